@@ -1,0 +1,84 @@
+/*
+ * conf.h - mlmd.conf: the typed, validated configuration (libconfuse is
+ * hidden inside conf.c).  See mlmd.conf(5) and DESIGN.md for the file.
+ *
+ * A struct conf is immutable once loaded; SIGHUP loads a new one and swaps
+ * it in only if it has no errors.  All strings are owned by the conf and
+ * freed by conf_free().  Addresses in owners/moderators are normalised
+ * (addr_normalise()).
+ */
+#ifndef MLMD_CONF_H
+#define MLMD_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+enum posting { POST_MEMBERS, POST_MODERATED, POST_ANNOUNCE, POST_OPEN };
+enum nonmember { NM_HOLD, NM_REJECT, NM_DISCARD, NM_ACCEPT };
+enum archive_mode { ARCH_PUBLIC, ARCH_PRIVATE, ARCH_NONE };
+enum digest_freq { DIGEST_NONE, DIGEST_DAILY, DIGEST_WEEKLY, DIGEST_MONTHLY };
+enum reply_to { REPLY_LIST, REPLY_AUTHOR };
+enum dmarc_mode { DMARC_MUNGE, DMARC_WRAP, DMARC_NONE };
+
+struct list_conf {
+	char *name;        /* local part of the posting address, lower case */
+	char *address;     /* name@domain */
+	char *description;
+	char *language;    /* "en", "da", "sv", "nb", "fi", "is", "ar" */
+	enum posting posting;
+	enum nonmember nonmember;
+	enum archive_mode archive;
+	enum digest_freq digest;
+	char *subject_prefix;
+	enum reply_to reply_to;
+	size_t max_size;   /* bytes */
+	char **owners;     size_t n_owners;
+	char **moderators; size_t n_moderators;
+	char **include;    size_t n_include;   /* names of included lists */
+	enum dmarc_mode dmarc;
+	int line;          /* line of the `list` section in the file */
+};
+
+struct conf {
+	char *path;        /* the file it came from */
+	char *domain;
+	char *home;
+	char *relay;
+	char *lmtp;        /* "unix:/path", "127.0.0.1:8024", or both, comma separated */
+	char *http;
+	char *base_url;
+	char *user;        /* drop privileges to this user when started as root; NULL: refuse root */
+	char separator;    /* '+' by default */
+	size_t max_message_size; /* global intake limit, bytes (LMTP SIZE) */
+	int lmtp_max_sessions;   /* concurrent LMTP sessions (default 500) */
+	int lmtp_idle_timeout;   /* seconds without a command (default 300) */
+	int lmtp_session_timeout;/* seconds for a whole session (default 3600) */
+	struct list_conf *lists;
+	size_t n_lists;
+};
+
+/*
+ * Load and validate a configuration file.  On success returns a conf; on
+ * failure returns NULL and appends one line per problem to errors, each
+ * "FILE:LINE: what is wrong" (LINE 0 when no line applies).
+ */
+struct conf *conf_load(const char *path, struct buf *errors);
+/* The same from a string; `name` stands for the file name in messages. */
+struct conf *conf_parse(const char *name, const char *text, struct buf *errors);
+void conf_free(struct conf *c);
+
+/* The list called name (case-insensitive), or NULL. */
+const struct list_conf *conf_list(const struct conf *c, const char *name);
+/* Print the effective configuration, defaults included, in mlmd.conf
+ * syntax (mlmd -n). */
+void conf_print(const struct conf *c, FILE *f);
+
+/* Enum values as they are written in the file. */
+const char *conf_posting_name(enum posting p);
+const char *conf_nonmember_name(enum nonmember n);
+const char *conf_archive_name(enum archive_mode a);
+const char *conf_digest_name(enum digest_freq d);
+
+#endif
