@@ -26,11 +26,24 @@ struct db *db_open(const char *path);
 void db_close(struct db *db);
 /* The schema version this build migrates to. */
 int db_schema_version(void);
+/* Use t as the current time for every timestamp written from now on
+ * (tests, simulated clocks); 0 returns to the real clock. */
+void db_set_now(struct db *db, time_t t);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Nested db_begin() is an error. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
+/* 1 if a transaction is open on this handle, else 0. */
+int db_in_transaction(struct db *db);
+
+/*
+ * Append to the event log (the participation reports' source; no address
+ * is ever stored there): kind such as "subscribe", "post", "bounce"; ref
+ * an optional non-personal reference (NULL for none); n a count.
+ */
+int db_log_event(struct db *db, const char *list, const char *kind,
+		 const char *ref, long n);
 
 /* Delivery mode of a member. */
 enum delivery { DELIVER_EACH = 0, DELIVER_DIGEST_MIME, DELIVER_DIGEST_PLAIN,
@@ -45,6 +58,8 @@ struct member {
 	time_t since;   /* when subscribed */
 };
 void member_clear(struct member *m);
+/* "each", "digest-mime", "digest-plain", "nomail" (static). */
+const char *db_delivery_name(enum delivery d);
 
 /*
  * Add a member.  how records consent ("import by root from FILE",
@@ -60,7 +75,8 @@ int db_member_remove(struct db *db, const char *list, const char *address,
 int db_member_get(struct db *db, const char *list, const char *address,
 		  struct member *out);
 /* Call fn for each member of list, ordered by address; fn returning
- * non-zero stops the walk and that value is returned. */
+ * non-zero stops the walk and that value is returned.  The strings in *m
+ * are borrowed for the duration of the call. */
 int db_member_each(struct db *db, const char *list,
 		   int (*fn)(const struct member *m, void *arg), void *arg);
 /* Number of members of list, or -1. */

@@ -18,7 +18,8 @@
 struct msg_header {
 	char *name;  /* as written, e.g. "Subject" */
 	char *value; /* decoded, unfolded, UTF-8 */
-	char *raw;   /* the raw value as in the message (folded, undecoded) */
+	char *raw;   /* the raw value as in the message (folded, undecoded;
+		      * the one string here that may hold non-UTF-8 bytes) */
 };
 
 struct msg_address {
@@ -33,8 +34,15 @@ struct msg_part {
 	int is_attachment; /* Content-Disposition: attachment, or a name */
 	int depth;         /* 0 for the top-level body */
 	size_t size;       /* decoded size in bytes */
-	char *text;        /* text/* parts: decoded to UTF-8; NULL otherwise */
+	char *text;        /* text parts (any text subtype, and the
+			    * line-based reports message/delivery-status,
+			    * message/disposition-notification,
+			    * message/feedback-report): decoded to UTF-8,
+			    * line ends as LF; NULL for other types */
 	size_t text_len;
+	const char *body;  /* the part's body as in the message (still
+			    * transfer-encoded), pointing into msg.raw */
+	size_t body_len;
 };
 
 struct msg {
@@ -47,6 +55,8 @@ struct msg {
 
 	struct msg_address from;     /* first From mailbox */
 	struct msg_address sender;   /* Sender:, or empty */
+	/* To, Cc, Reply-To: every mailbox of every such field (at most
+	 * 10,000 mailboxes per message are read) */
 	struct msg_address *to;  size_t n_to;
 	struct msg_address *cc;  size_t n_cc;
 	struct msg_address *reply_to; size_t n_reply_to;
@@ -70,7 +80,8 @@ struct msg_limits {
 };
 
 /* The defaults: 64 MiB, 1000 headers, 64 KiB per header, depth 20,
- * 1000 parts. */
+ * 1000 parts.  max_headers and max_header_len apply to each MIME part's
+ * header block too; max_depth is capped at 100 whatever is asked. */
 extern const struct msg_limits msg_default_limits;
 
 /*

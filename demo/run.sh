@@ -1,0 +1,180 @@
+#!/bin/sh
+# demo/run.sh BUILD_DIR - the demo behind `./quickstart demo`.
+#
+# Starts from a clean demo/run/ (git-ignored): writes demo/run/mlmd.conf
+# from demo/mlmd.conf.in (the community's lists, domain lists.example.org,
+# LMTP on a unix socket and 127.0.0.1:8024, outbound mail to a maildir),
+# starts mlmd in the foreground, imports the sample members of
+# demo/members.csv with `mlmctl import`, sends the sample messages of
+# demo/messages/ over LMTP, prints what mlmd recorded, and keeps mlmd
+# running until Ctrl-C.  Only loopback is used; the daemon is stopped by
+# its PID on every exit path.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/_build}
+build=$(cd "$build" 2>/dev/null && pwd) || {
+	echo "demo: no build dir ${1:-$top/_build}: run ./quickstart demo" >&2
+	exit 66
+}
+MLMD=$build/mlmd/mlmd
+MLMCTL=$build/mlmd/mlmctl
+PY=/usr/bin/python3
+run=$top/demo/run
+conf=$run/mlmd.conf
+home=$run/home
+user=nobody
+
+for p in "$MLMD" "$MLMCTL"; do
+	[ -x "$p" ] || {
+		echo "demo: $p is not built" >&2
+		exit 69
+	}
+done
+
+say() { printf '\n== %s\n' "$*"; }
+
+# As root, mlmd refuses to run without `user`; then the folders it
+# writes belong to that user.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid="$user" --regid="$(id -g "$user")" \
+			--clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+say "a fresh demo/run/"
+rm -rf "$run"
+mkdir -p "$run/maildir" "$home"
+if [ "$(id -u)" -eq 0 ]; then
+	chown "$user" "$run/maildir" "$home"
+	userline="user = \"$user\""
+else
+	userline="# not started as root: no user"
+fi
+sed -e "s|@RUN@|$run|g" -e "s|@USER@|$userline|" \
+	"$top/demo/mlmd.conf.in" >"$conf"
+echo "configuration: $conf"
+"$MLMCTL" -c "$conf" check-config || exit 78
+
+pid=
+stop() {
+	trap - EXIT INT TERM HUP
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		echo
+		echo "demo: stopping mlmd (pid $pid)"
+		kill -TERM "$pid"
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do
+			# reap it if it has exited, so kill -0 stops seeing it
+			sleep 0.1
+			i=$((i + 1))
+			[ "$(sed 's/^.*) //' /proc/$pid/stat 2>/dev/null |
+				cut -c1)" = Z ] && break
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+say "starting mlmd (log: demo/run/mlmd.log)"
+"$MLMD" -c "$conf" -f 2>"$run/mlmd.log" &
+pid=$!
+i=0
+until $PY -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", 8024), 1)
+sys.exit(0 if s.makefile("rb").readline().startswith(b"220") else 1)
+' 2>/dev/null; do
+	if ! kill -0 "$pid" 2>/dev/null || [ "$i" -ge 200 ]; then
+		echo "demo: mlmd did not start (is 127.0.0.1:8024 in use?):" >&2
+		tail -n 20 "$run/mlmd.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "mlmd (pid $pid) listens on unix:$run/lmtp.sock and 127.0.0.1:8024"
+
+say "importing members from demo/members.csv"
+lists=$(tail -n +2 "$top/demo/members.csv" | cut -d, -f1 | sort -u)
+for l in $lists; do
+	f=$run/members-$l.csv
+	echo "address,name,language" >"$f"
+	awk -F, -v l="$l" 'NR > 1 && $1 == l { print $2 "," $3 "," $4 }' \
+		"$top/demo/members.csv" >>"$f"
+	printf '  %-14s ' "$l"
+	"$MLMCTL" -c "$conf" import "$l" "$f" ||
+		echo "demo: import into $l failed" >&2
+done
+
+say "sending the sample messages over LMTP (demo/messages/)"
+$PY - "$run/lmtp.sock" "$top"/demo/messages/*.eml <<'EOF'
+import email, email.policy, email.utils, smtplib, sys
+sock = sys.argv[1]
+for path in sys.argv[2:]:
+    raw = open(path, "rb").read()
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    frm = m["From"].addresses[0].addr_spec
+    to = [a.addr_spec for a in m["To"].addresses]
+    subj = str(m["Subject"])
+    s = smtplib.LMTP(sock, timeout=30)
+    s.ehlo()
+    s.mail(frm)
+    codes = []
+    for a in to:
+        codes.append(s.rcpt(a)[0])
+    if 250 in codes:
+        codes.append(s.data(raw)[0])
+    s.quit()
+    print("  RCPT %s DATA %s  %-31s %s" % (
+        ",".join(str(c) for c in codes[:len(to)]),
+        ",".join(str(c) for c in codes[len(to):]) or "-", to[0], subj))
+EOF
+
+# Wait (bounded) until the dispatcher has taken everything in.
+i=0
+while [ "$(find "$home/spool/incoming" "$home/spool/active" -type f \
+	2>/dev/null | wc -l)" -gt 0 ] && [ "$i" -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
+say "what mlmd recorded (table inbound: one row per list recipient)"
+as_user sqlite3 -cmd '.timeout 5000' -column -header "$home/mlmd.db" \
+	"SELECT list, role, count(*) AS messages FROM inbound
+	 GROUP BY list, role ORDER BY list" ||
+	echo "(no inbound table yet)"
+echo
+as_user sqlite3 -cmd '.timeout 5000' "$home/mlmd.db" \
+	"SELECT '  ' || list || '  ' || subject FROM inbound
+	 ORDER BY received, spool_id" 2>/dev/null
+
+say "members per list"
+for l in denmark sweden norway finland iceland all news coordinators; do
+	n=$("$MLMCTL" -c "$conf" members "$l" 2>/dev/null | grep -c @)
+	printf '  %-14s %s\n' "$l" "$n"
+done
+
+say "where things are"
+cat <<EOF
+  configuration   $conf
+  database        $home/mlmd.db   (sqlite3 it: tables inbound, members)
+  raw messages    $home/store/
+  spool           $home/spool/{incoming,active,quarantine}
+  daemon log      $run/mlmd.log
+
+Not yet there (later issues): the post pipeline that delivers to members
+(their copies will appear in $run/maildir/<address>/new/),
+and the archive at http://127.0.0.1:8025/, which nothing serves yet.
+
+Send more mail:  swaks --protocol LMTP --server 127.0.0.1 --port 8024 \\
+                   --from you@example.net --to denmark@lists.example.org
+mlmd keeps running; press Ctrl-C to stop it.
+EOF
+
+wait "$pid"

@@ -1,0 +1,561 @@
+/*
+ * daemon.c - the mlmd daemon's life: start-up (home, listeners, privilege
+ * drop, spool, database, recovery), the dispatcher, reload on SIGHUP and
+ * orderly shutdown on SIGTERM/SIGINT.
+ *
+ * The dispatcher takes durable spool files from spool/incoming (it learns
+ * of them at once through inotify, and rescans after every batch), claims
+ * each by rename into spool/active, parses it once (msg_parse), keeps the
+ * file under HOME/store (hard link, fsynced once per batch, before any
+ * transaction refers to it), and records it in ONE SQLite transaction: one
+ * `inbound` row per recipient.  Invariants:
+ *  - a spool file already recorded (db_inbound_done) is removed, never
+ *    recorded again: a crash between commit and unlink costs nothing;
+ *  - a damaged spool file is quarantined, never processed;
+ *  - a message breaking a parse limit is recorded with role "refused"
+ *    and logged: not lost, not posted;
+ *  - a database failure leaves the file in active/; it is handed back
+ *    to incoming/ and retried a minute later (and at every start-up).
+ *
+ * Called by mlmd_main.c (daemon_run).  Start-up failures return a sysexits
+ * code; later failures are logged and retried.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "loop.h"
+#include "mlmd.h"
+#include "msg.h"
+#include "priv.h"
+#include "spool.h"
+#include "util.h"
+
+#define DISPATCH_BATCH       64         /* files per dispatcher round */
+#define DISPATCH_BATCH_BYTES (64 << 20) /* bytes held in memory per round */
+#define RETRY_MS             60000
+#define SHUTDOWN_GRACE_MS    30000
+
+struct job {
+	char *id;
+	struct buf file;
+	struct spool_env env;
+	size_t body_off;
+};
+
+static void schedule_dispatch(struct mlmd *m, long ms);
+
+/* Record one loaded spool file in one transaction.  0 / -1. */
+static int
+record(struct mlmd *m, struct job *j)
+{
+	const char *body = j->file.s + j->body_off;
+	struct msg *msg = NULL;
+	struct buf err = BUF_INIT;
+	char(*seen)[ADDR_MAX + 1];
+	size_t i, n_seen = 0, rows = 0;
+	int refused = 0, rc = 0;
+
+	if (msg_parse(body, j->env.size, &msg_default_limits, &msg, &err) < 0) {
+		refused = 1;
+		log_warn("%s: refused: %s", j->id, buf_str(&err));
+	}
+	seen = xcalloc(j->env.n_rcpts, sizeof(*seen));
+	if (db_begin(m->db) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < j->env.n_rcpts && rc == 0; i++) {
+		struct inbound in;
+		struct route r;
+		char norm[ADDR_MAX + 1];
+		size_t k;
+
+		if (addr_normalise(j->env.rcpts[i], norm, sizeof(norm)) < 0)
+			strlcpy_(norm, j->env.rcpts[i], sizeof(norm));
+		for (k = 0; k < n_seen; k++)
+			if (strcmp(seen[k], norm) == 0)
+				break;
+		if (k < n_seen)
+			continue; /* same address twice in one envelope */
+		strlcpy_(seen[n_seen++], norm, sizeof(seen[0]));
+		memset(&in, 0, sizeof(in));
+		in.spool_id = j->id;
+		in.sender = j->env.sender;
+		in.recipient = norm;
+		if (addr_route(m->conf, norm, &r) == 0) {
+			in.list = r.list->name;
+			in.role = refused ? "refused" : addr_role_name(r.role);
+		} else {
+			/* Its list was removed since it was accepted. */
+			log_warn("%s: <%s> is no list address any more", j->id,
+			         norm);
+			in.list = "";
+			in.role = "unrouted";
+		}
+		in.message_id = msg ? msg->message_id : "";
+		in.from_addr = msg ? msg->from.addr : "";
+		in.subject = msg ? msg->subject : "";
+		in.received = j->env.received;
+		in.size = j->env.size;
+		if (db_inbound_add(m->db, &in) < 0)
+			rc = -1;
+		else
+			rows++;
+	}
+	if (rc == 0)
+		rc = db_commit(m->db);
+	else
+		db_rollback(m->db);
+out:
+	if (rc == 0)
+		log_info("%s: recorded from=<%s> rcpts=%zu size=%zu "
+		         "message-id=<%s> status=%s",
+		         j->id, j->env.sender, rows, j->env.size,
+		         msg ? msg->message_id : "",
+		         refused ? "refused" : "accepted");
+	free(seen);
+	msg_free(msg);
+	buf_free(&err);
+	return rc;
+}
+
+static void
+requeue_active(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+
+	if (spool_recover(m->spool) > 0)
+		schedule_dispatch(m, 0);
+}
+
+/*
+ * One round: claim up to DISPATCH_BATCH files, keep them in the store
+ * with one fsync, record each in its own transaction.  Returns 1 if
+ * incoming/ may hold more.
+ */
+static int
+dispatch_round(struct mlmd *m)
+{
+	struct job *jobs;
+	char **ids;
+	size_t n_ids, n_jobs = 0, bytes = 0, i;
+	int more, failed = 0;
+
+	if (spool_list(m->spool, "incoming", &ids, &n_ids) < 0)
+		return 0;
+	more = n_ids > DISPATCH_BATCH;
+	jobs = xcalloc(n_ids < DISPATCH_BATCH ? n_ids + 1 : DISPATCH_BATCH,
+	               sizeof(*jobs));
+	for (i = 0; i < n_ids && n_jobs < DISPATCH_BATCH; i++) {
+		struct job *j = &jobs[n_jobs];
+		int r, done;
+
+		if (bytes > DISPATCH_BATCH_BYTES) {
+			more = 1;
+			break;
+		}
+		if (spool_claim(m->spool, ids[i]) != 0)
+			continue;
+		buf_init(&j->file, (size_t)1 << 30);
+		r = spool_load(m->spool, ids[i], &j->file, &j->env,
+		               &j->body_off);
+		if (r != 0) {
+			buf_free(&j->file);
+			failed |= r < 0;
+			continue;
+		}
+		done = db_inbound_done(m->db, ids[i]);
+		if (done != 0) {
+			/* Recorded before a crash: only the unlink is left. */
+			if (done > 0) {
+				log_info("%s: already recorded, removing",
+				         ids[i]);
+				spool_done(m->spool, ids[i]);
+			} else {
+				failed = 1;
+			}
+			buf_free(&j->file);
+			spool_env_clear(&j->env);
+			continue;
+		}
+		if (spool_keep(m->spool, ids[i]) < 0) {
+			failed = 1;
+			buf_free(&j->file);
+			spool_env_clear(&j->env);
+			continue;
+		}
+		j->id = xstrdup(ids[i]);
+		bytes += j->file.len;
+		n_jobs++;
+	}
+	spool_ids_free(ids, n_ids);
+	if (n_jobs && spool_sync_store(m->spool) < 0) {
+		failed = 1;
+		n_jobs = 0; /* left in active/, retried later */
+	}
+	for (i = 0; i < n_jobs; i++) {
+		if (record(m, &jobs[i]) == 0)
+			spool_done(m->spool, jobs[i].id);
+		else
+			failed = 1;
+	}
+	for (i = 0; i < n_ids && i < DISPATCH_BATCH; i++) {
+		free(jobs[i].id);
+		buf_free(&jobs[i].file);
+		spool_env_clear(&jobs[i].env);
+	}
+	free(jobs);
+	if (failed) {
+		log_warn("dispatcher: some files stay in spool/active, "
+		         "retrying in %d s",
+		         RETRY_MS / 1000);
+		loop_add_timer(m->loop, RETRY_MS, requeue_active, m);
+	}
+	return more;
+}
+
+static void
+on_dispatch(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+
+	m->dispatch_timer = 0;
+	if (m->stopping)
+		return;
+	if (dispatch_round(m))
+		schedule_dispatch(m, 0);
+}
+
+static void
+schedule_dispatch(struct mlmd *m, long ms)
+{
+	if (m->dispatch_timer)
+		return;
+	m->dispatch_timer = loop_add_timer(m->loop, ms, on_dispatch, m);
+}
+
+static void
+on_inotify(struct loop *l, int fd, short revents, void *arg)
+{
+	struct mlmd *m = arg;
+	char ev[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	/* Which file does not matter: a round lists the folder. */
+	while (read(fd, ev, sizeof(ev)) > 0)
+		;
+	schedule_dispatch(m, 0);
+}
+
+static void
+on_stop_check(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+
+	if (lmtp_server_sessions(m->lmtp) == 0)
+		loop_stop(l);
+	else
+		loop_add_timer(l, 100, on_stop_check, m);
+}
+
+static void
+on_grace_over(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+
+	log_warn("shutdown: %zu sessions still open, closing them",
+	         lmtp_server_sessions(m->lmtp));
+	loop_stop(l);
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct mlmd *m = arg;
+
+	if (signo == SIGHUP) {
+		struct buf errs = BUF_INIT;
+		struct conf *c = conf_load(m->conf_path, &errs);
+
+		if (!c) {
+			const char *e = buf_str(&errs);
+
+			log_warn("reload: %s has errors, keeping the running "
+			         "configuration",
+			         m->conf_path);
+			/* One log line per error ("FILE:LINE: ..."). */
+			while (*e) {
+				size_t n = strcspn(e, "\n");
+
+				if (n)
+					log_warn("reload: %.*s", (int)n, e);
+				e += n;
+				if (*e)
+					e++;
+			}
+		} else {
+			if (strcmp(c->lmtp ? c->lmtp : "",
+			           m->conf->lmtp ? m->conf->lmtp : "") != 0 ||
+			    strcmp(c->home, m->conf->home) != 0)
+				log_warn("reload: lmtp and home changes take "
+				         "effect at the next restart");
+			/*
+			 * Sessions and the dispatcher route through m->conf
+			 * on every use and keep no pointer into it between
+			 * events, so the swap is safe.  Listeners and home
+			 * stay as they are.
+			 */
+			free(c->lmtp);
+			c->lmtp = m->conf->lmtp ? xstrdup(m->conf->lmtp) : NULL;
+			free(c->home);
+			c->home = xstrdup(m->conf->home);
+			conf_free(m->conf);
+			m->conf = c;
+			log_info("reload: configuration %s loaded",
+			         m->conf_path);
+			schedule_dispatch(m, 0);
+		}
+		buf_free(&errs);
+		return;
+	}
+	if (m->stopping)
+		return;
+	log_info("shutdown: signal %d, finishing open sessions", signo);
+	m->stopping = 1;
+	lmtp_server_shutdown(m->lmtp);
+	loop_add_timer(l, 0, on_stop_check, m);
+	loop_add_timer(l, SHUTDOWN_GRACE_MS, on_grace_over, m);
+}
+
+/*
+ * Fork into the background.  The parent waits until the child reports that
+ * it started (one byte on a pipe) and exits 0, or with the child's code.
+ * Returns in the child with *ready_fd to write to; -1 on error.
+ */
+static int
+daemonize(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return error("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return error("fork: %s", strerror(errno));
+	if (pid > 0) {
+		unsigned char code = EX_SOFTWARE;
+
+		close(p[1]);
+		if (read(p[0], &code, 1) != 1)
+			code = EX_SOFTWARE;
+		_exit(code);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		return error("setsid: %s", strerror(errno));
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void
+report_ready(int *ready_fd, unsigned char code)
+{
+	if (*ready_fd < 0)
+		return;
+	if (write(*ready_fd, &code, 1) != 1)
+		log_warn("could not report start-up to the parent");
+	close(*ready_fd);
+	*ready_fd = -1;
+}
+
+static int
+write_pid(struct mlmd *m)
+{
+	struct buf p = BUF_INIT, t = BUF_INIT;
+	FILE *f;
+	int rc = 0;
+
+	buf_printf(&p, "%s/mlmd.pid", m->conf->home);
+	buf_printf(&t, "%s/mlmd.pid.tmp", m->conf->home);
+	f = fopen(buf_str(&t), "w");
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0 ||
+	    rename(buf_str(&t), buf_str(&p)) < 0)
+		rc = error("cannot write %s: %s", buf_str(&p), strerror(errno));
+	if (rc == 0)
+		m->pid_file = buf_detach(&p, NULL);
+	buf_free(&p);
+	buf_free(&t);
+	return rc;
+}
+
+static int
+redirect_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return error("/dev/null: %s", strerror(errno));
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+/*
+ * One daemon per home: a second one would share the spool's claims and
+ * replace the first one's sockets.  The lock lives as long as the open
+ * file (also across the fork into the background).
+ */
+static int
+lock_home(struct mlmd *m, int *fd)
+{
+	struct buf p = BUF_INIT;
+
+	buf_printf(&p, "%s/mlmd.lock", m->conf->home);
+	*fd = open(buf_str(&p), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		error("cannot open %s: %s", buf_str(&p), strerror(errno));
+		buf_free(&p);
+		return -1;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		error("another mlmd is running with home %s (%s is locked)",
+		      m->conf->home, buf_str(&p));
+		close(*fd);
+		*fd = -1;
+		buf_free(&p);
+		return -1;
+	}
+	buf_free(&p);
+	return 0;
+}
+
+/* Each LMTP session is a descriptor: allow as many as the hard limit. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("setrlimit: %s", strerror(errno));
+	}
+}
+
+int
+daemon_run(struct mlmd *m)
+{
+	struct buf dbpath = BUF_INIT;
+	int ready_fd = -1, lock_fd = -1, rc = EX_OK, n;
+
+	m->inotify_fd = -1;
+	if (priv_check(m->conf) < 0)
+		return EX_CONFIG;
+	raise_fd_limit();
+	if (priv_prepare_home(m->conf) < 0)
+		return EX_CANTCREAT;
+	if (lock_home(m, &lock_fd) < 0)
+		return EX_TEMPFAIL;
+	m->loop = loop_new();
+	/* Listeners first: binding may need root, and errors show here. */
+	m->lmtp = lmtp_server_open(m);
+	if (!m->lmtp) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (priv_drop(m->conf) < 0) {
+		rc = EX_NOPERM;
+		goto out;
+	}
+	if (!m->foreground) {
+		if (daemonize(&ready_fd) < 0) {
+			rc = EX_OSERR;
+			goto out;
+		}
+		log_open("mlmd", 0, log_get_level());
+		redirect_stdio();
+	}
+	m->spool = spool_open(m->conf->home);
+	if (!m->spool) {
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	buf_printf(&dbpath, "%s/mlmd.db", m->conf->home);
+	m->db = db_open(buf_str(&dbpath));
+	if (!m->db) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	n = spool_recover(m->spool);
+	if (n > 0)
+		log_info("recovery: %d claimed files handed back", n);
+	m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (m->inotify_fd < 0 ||
+	    inotify_add_watch(m->inotify_fd, spool_dir(m->spool, "incoming"),
+	                      IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		error("inotify: %s", strerror(errno));
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (loop_add_fd(m->loop, m->inotify_fd, POLLIN, on_inotify, m) < 0 ||
+	    loop_add_signal(m->loop, SIGTERM, on_signal, m) < 0 ||
+	    loop_add_signal(m->loop, SIGINT, on_signal, m) < 0 ||
+	    loop_add_signal(m->loop, SIGHUP, on_signal, m) < 0 ||
+	    lmtp_server_start(m->lmtp) < 0) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!m->foreground && write_pid(m) < 0) {
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	/* Whatever waits in incoming/ (also from before a crash). */
+	schedule_dispatch(m, 0);
+	log_info("mlmd %s started (pid %ld)", PACKAGE_VERSION, (long)getpid());
+	report_ready(&ready_fd, EX_OK);
+	if (loop_run(m->loop) < 0)
+		rc = EX_OSERR;
+	log_info("mlmd stopped");
+out:
+	report_ready(&ready_fd, (unsigned char)rc);
+	lmtp_server_free(m->lmtp);
+	m->lmtp = NULL;
+	if (m->inotify_fd >= 0)
+		close(m->inotify_fd);
+	if (m->db)
+		db_close(m->db);
+	spool_close(m->spool);
+	loop_free(m->loop);
+	m->loop = NULL;
+	if (m->pid_file) {
+		unlink(m->pid_file);
+		free(m->pid_file);
+	}
+	buf_free(&dbpath);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return rc;
+}

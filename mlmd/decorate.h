@@ -1,0 +1,71 @@
+/*
+ * decorate.h - turn an incoming post into the copy sent to the members:
+ * list header fields (RFC 2369, 2919, 5064, 8058), the subject prefix,
+ * the Reply-To policy, removal of fields that must not leak, and the
+ * footer.  A pure function: no I/O, no global state, no randomness (the
+ * same input always gives the same bytes, which keeps a restarted fan-out
+ * identical to the first attempt).
+ *
+ * Called once per distributed post (not per recipient) by the daemon.
+ */
+#ifndef MLMD_DECORATE_H
+#define MLMD_DECORATE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "conf.h"
+
+/* Footer text longer than this is refused (a template bug, not mail). */
+#define DECORATE_FOOTER_MAX ((size_t)64 << 10)
+/* URLs given to decorate() longer than this are refused: a header line
+ * must stay under 998 octets and a URL in <...> cannot be folded. */
+#define DECORATE_URL_MAX 900
+
+struct decorate_in {
+	const char *raw;              /* the post as received (borrowed) */
+	size_t len;                   /* at most msg_default_limits.max_size */
+	const struct list_conf *list; /* name, description, posting,
+	                               * archive, subject_prefix, reply_to */
+	const char *domain;           /* the list domain (conf->domain) */
+	char separator;               /* conf->separator, '+' if 0 */
+	const char *base_url;    /* conf->base_url (no trailing '/'), or NULL;
+	                          * List-Archive is base_url/archive/NAME/
+	                          * unless archive_url is given */
+	const char *archive_url; /* the list's archive index URL, or NULL */
+	const char *archived_at; /* this post's permalink URL, or NULL */
+	const char *footer;      /* UTF-8 text (LF or CRLF line ends), or
+	                          * NULL / "" for no footer (body untouched) */
+	const char *unsubscribe_url;    /* personal one-click URL, or NULL;
+	                                 * https:// adds List-Unsubscribe-Post */
+	const char *unsubscribe_mailto; /* personal "mailto:..." URI or bare
+	                                 * address, or NULL for the generic
+	                                 * LIST+unsubscribe@DOMAIN */
+	int reply_to_override; /* reply_to = list: replace an author's own
+	                        * Reply-To too */
+};
+
+/*
+ * Decorate in->raw into out (appended).  Returns 0, or -1 with one line in
+ * err saying why the post cannot be decorated safely (malformed header
+ * block, a message/partial, a limit passed, a bad footer or URL); out is
+ * then unchanged and the caller sends the post undecorated or holds it.
+ *
+ * Header fields that are not removed or rewritten are copied byte for
+ * byte, in order; the new fields go at the end of the header block, in
+ * the input's line-end convention (CRLF if its first line ends so).
+ * The footer is appended to a single text/plain body, added as a part of
+ * a multipart/mixed, or the original body is wrapped in a new
+ * multipart/mixed with the footer as second part (signed, encrypted,
+ * alternative, HTML and other bodies): see decorate.c for the rules.
+ */
+int decorate(const struct decorate_in *in, struct buf *out, struct buf *err);
+
+/*
+ * The subject rule alone, on decoded UTF-8 text (for the digest and tests):
+ * writes the new subject to out and returns 1, or returns 0 if the subject
+ * stays as it is.  prefix is list->subject_prefix (NULL or "" for none).
+ */
+int decorate_subject(const char *subject, const char *prefix, struct buf *out);
+
+#endif
