@@ -100,7 +100,8 @@ record(struct mlmd *m, struct job *j)
 		in.spool_id = j->id;
 		in.sender = j->env.sender;
 		in.recipient = norm;
-		if (addr_route(m->conf, norm, &r) == 0) {
+		/* Route the address as received: tokens are case-sensitive. */
+		if (addr_route(m->conf, j->env.rcpts[i], &r) == 0) {
 			in.list = r.list->name;
 			in.role = refused ? "refused" : addr_role_name(r.role);
 		} else {

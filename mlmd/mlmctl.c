@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "log.h"
+#include "priv.h"
 #include "util.h"
 
 static const struct command {
@@ -74,6 +75,12 @@ ctl_db(struct ctl *ctl)
 
 	if (ctl->db)
 		return ctl->db;
+	/* As root, create home and the database as the daemon's user, so
+	 * that the daemon can write what mlmctl created.  Without `user` a
+	 * root mlmctl stays root (the daemon refuses to run that way). */
+	if (ctl->conf->user && (priv_prepare_home(ctl->conf) < 0 ||
+				priv_drop(ctl->conf) < 0))
+		return NULL;
 	if (mkdir_p(ctl->conf->home, 0750) < 0) {
 		error("cannot create home %s: %s (check `home` in %s)",
 		      ctl->conf->home, strerror(errno), ctl->conf_path);
