@@ -48,6 +48,7 @@
 #include "spool.h"
 #include "util.h"
 
+#define DISPATCH_DELAY_MS    10         /* gather a burst before a round */
 #define DISPATCH_BATCH       64         /* files per dispatcher round */
 #define DISPATCH_BATCH_BYTES (64 << 20) /* bytes held in memory per round */
 #define RETRY_MS             60000
@@ -260,10 +261,13 @@ on_inotify(struct loop *l, int fd, short revents, void *arg)
 	char ev[4096]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 
-	/* Which file does not matter: a round lists the folder. */
+	/* Which file does not matter: a round lists the folder.  Waiting
+	 * a few milliseconds lets a round take everything that arrives in
+	 * a burst, so the store's fsync is shared instead of competing
+	 * with the LMTP group commit once per file. */
 	while (read(fd, ev, sizeof(ev)) > 0)
 		;
-	schedule_dispatch(m, 0);
+	schedule_dispatch(m, DISPATCH_DELAY_MS);
 }
 
 static void
