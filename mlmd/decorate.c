@@ -120,46 +120,6 @@ all_ascii(const char *p, size_t n)
 	return 1;
 }
 
-/* 1 if the n bytes are valid UTF-8 (RFC 3629) without NUL. */
-static int
-utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = u[i];
-		size_t l, k;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			l = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			l = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			l = 4;
-		else
-			return 0;
-		if (i + l > n)
-			return 0;
-		for (k = 1; k < l; k++)
-			if ((u[i + k] & 0xc0) != 0x80)
-				return 0;
-		if ((c == 0xe0 && u[i + 1] < 0xa0) ||
-		    (c == 0xed && u[i + 1] >= 0xa0) ||
-		    (c == 0xf0 && u[i + 1] < 0x90) ||
-		    (c == 0xf4 && u[i + 1] >= 0x90))
-			return 0;
-		i += l;
-	}
-	return 1;
-}
-
 /* Length of the UTF-8 sequence starting at s[0] (1 for anything odd). */
 static size_t
 utf8_len(const char *s, size_t n)

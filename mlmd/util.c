@@ -246,3 +246,42 @@ str_has_prefix_ci(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
+
+int
+utf8_valid(const void *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = u[i];
+		size_t l, k;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			l = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			l = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			l = 4;
+		else
+			return 0;
+		if (i + l > n)
+			return 0;
+		for (k = 1; k < l; k++)
+			if ((u[i + k] & 0xc0) != 0x80)
+				return 0;
+		if ((c == 0xe0 && u[i + 1] < 0xa0) ||
+		    (c == 0xed && u[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && u[i + 1] < 0x90) ||
+		    (c == 0xf4 && u[i + 1] >= 0x90))
+			return 0;
+		i += l;
+	}
+	return 1;
+}

@@ -40,6 +40,9 @@ int mkdir_p(const char *path, unsigned mode);
 
 /* "2M", "512k", "1G", "1000": bytes into *out; -1 if malformed. */
 int parse_size(const char *s, size_t *out);
+/* 1 if the n bytes are valid UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) and hold no NUL; else 0. */
+int utf8_valid(const void *s, size_t n);
 /* Lower-case ASCII in place; returns s. */
 char *str_lower(char *s);
 /* Case-insensitive ASCII prefix test. */
