@@ -496,6 +496,43 @@ get_int(const struct where *w, const char *opt, long lo, long hi, int *out)
 	return 0;
 }
 
+/*
+ * A duration: a number with an optional unit s, m, h or d ("90", "30m",
+ * "5d"), between lo and hi seconds.
+ */
+static int
+get_duration(const struct where *w, const char *opt, long lo, long hi,
+             long *out)
+{
+	const char *s = cfg_getstr(w->sec, opt);
+	char *end = NULL;
+	long v = -1;
+
+	if (s && isdigit((unsigned char)*s)) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno || v > 1000000)
+			v = -1;
+		else if (*end == 'd' && !end[1])
+			v *= 86400;
+		else if (*end == 'h' && !end[1])
+			v *= 3600;
+		else if (*end == 'm' && !end[1])
+			v *= 60;
+		else if (!((*end == 's' && !end[1]) || !*end))
+			v = -1;
+	}
+	if (v < lo || v > hi) {
+		bad(w, opt, 0,
+		    "%s: '%.64s' is not a duration from %lds to %ldd "
+		    "(a number with s, m, h or d)",
+		    opt, s ? s : "", lo, hi / 86400);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* A mail domain: dot-separated labels of letters, digits and '-'. */
 static int
 valid_domain(const char *d)
@@ -759,6 +796,21 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_int(w, "lmtp_idle_timeout", 1, 86400, &c->lmtp_idle_timeout);
 	get_int(w, "lmtp_session_timeout", 1, 7 * 86400,
 	        &c->lmtp_session_timeout);
+
+	if ((v = get_text(w, "templates", 0, 1024))) {
+		if (!*v)
+			bad(w, "templates", 0, "templates must not be empty");
+		c->templates = resolve(v, basedir);
+		free(v);
+	} else {
+		c->templates = xstrdup(PKGDATADIR "/templates");
+	}
+	get_int(w, "delivery_connections", 1, 100, &c->delivery_connections);
+	get_int(w, "delivery_batch", 1, 1000, &c->delivery_batch);
+	c->verp = cfg_getbool(w->sec, "verp") ? 1 : 0;
+	get_duration(w, "delivery_lifetime", 60, 30 * 86400,
+	             &c->delivery_lifetime);
+	get_duration(w, "delivery_retry", 1, 86400, &c->delivery_retry);
 }
 
 /* Why a list name is not acceptable, or NULL. */
@@ -889,6 +941,7 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 	if (get_enum(&w, "dmarc", dmarc_names, &v) == 0)
 		l->dmarc = (enum dmarc_mode)v;
 	get_size(&w, "max_size", &l->max_size);
+	l->reply_to_override = cfg_getbool(sec, "reply_to_override") ? 1 : 0;
 	get_addrs(&w, "owners", &l->owners, &l->n_owners);
 	get_addrs(&w, "moderators", &l->moderators, &l->n_moderators);
 
@@ -1069,6 +1122,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR_LIST("moderators", NULL, CFGF_NONE),
 	    CFG_STR_LIST("include", NULL, CFGF_NONE),
 	    CFG_STR("dmarc", "munge", CFGF_NONE),
+	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
 	    CFG_END(),
 	};
 	cfg_opt_t opts[] = {
@@ -1085,6 +1139,12 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("lmtp_max_sessions", 500, CFGF_NONE),
 	    CFG_INT("lmtp_idle_timeout", 300, CFGF_NONE),
 	    CFG_INT("lmtp_session_timeout", 3600, CFGF_NONE),
+	    CFG_STR("templates", NULL, CFGF_NONE),
+	    CFG_INT("delivery_connections", 4, CFGF_NONE),
+	    CFG_INT("delivery_batch", 50, CFGF_NONE),
+	    CFG_BOOL("verp", cfg_false, CFGF_NONE),
+	    CFG_STR("delivery_lifetime", "5d", CFGF_NONE),
+	    CFG_STR("delivery_retry", "5m", CFGF_NONE),
 	    CFG_SEC("list", list_opts,
 	            CFGF_TITLE | CFGF_MULTI | CFGF_NO_TITLE_DUPES),
 	    CFG_END(),
@@ -1251,6 +1311,7 @@ conf_free(struct conf *c)
 	free(c->http);
 	free(c->base_url);
 	free(c->user);
+	free(c->templates);
 	free(c);
 }
 
@@ -1348,6 +1409,15 @@ conf_print(const struct conf *c, FILE *f)
 	        "lmtp_session_timeout = %d\n",
 	        c->lmtp_max_sessions, c->lmtp_idle_timeout,
 	        c->lmtp_session_timeout);
+	fputs("templates = ", f);
+	print_str(f, c->templates);
+	fprintf(f,
+	        "\ndelivery_connections = %d\ndelivery_batch = %d\n"
+	        "verp = %s\ndelivery_lifetime = \"%lds\"\n"
+	        "delivery_retry = \"%lds\"\n",
+	        c->delivery_connections, c->delivery_batch,
+	        c->verp ? "true" : "false", c->delivery_lifetime,
+	        c->delivery_retry);
 	for (i = 0; i < c->n_lists; i++) {
 		const struct list_conf *l = &c->lists[i];
 
@@ -1370,6 +1440,8 @@ conf_print(const struct conf *c, FILE *f)
 		print_strs(f, "owners", l->owners, l->n_owners);
 		print_strs(f, "moderators", l->moderators, l->n_moderators);
 		print_strs(f, "include", l->include, l->n_include);
+		fprintf(f, "\treply_to_override = %s\n",
+		        l->reply_to_override ? "true" : "false");
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));
 	}

@@ -38,6 +38,8 @@ struct list_conf {
 	char **moderators; size_t n_moderators;
 	char **include;    size_t n_include;   /* names of included lists */
 	enum dmarc_mode dmarc;
+	int reply_to_override; /* reply_to = list replaces an author's own
+	                        * Reply-To too (default: keep it) */
 	int line;          /* line of the `list` section in the file */
 };
 
@@ -55,6 +57,15 @@ struct conf {
 	int lmtp_max_sessions;   /* concurrent LMTP sessions (default 500) */
 	int lmtp_idle_timeout;   /* seconds without a command (default 300) */
 	int lmtp_session_timeout;/* seconds for a whole session (default 3600) */
+	char *templates;   /* folder of templates/LANG/NAME.txt (default
+	                    * PKGDATADIR/templates) */
+	int delivery_connections; /* parallel connections to the relay (4) */
+	int delivery_batch;  /* recipients per SMTP transaction (50) */
+	int verp;            /* one envelope per recipient, LIST+bounce-a=b@ */
+	long delivery_lifetime; /* seconds a temporarily failing copy is
+	                         * retried (default 5 days) */
+	long delivery_retry; /* first retry after this many seconds, then
+	                      * doubling up to 4 hours (default 300) */
 	struct list_conf *lists;
 	size_t n_lists;
 };

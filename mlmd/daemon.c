@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,8 +45,11 @@
 #include "loop.h"
 #include "mlmd.h"
 #include "msg.h"
+#include "outq.h"
+#include "post.h"
 #include "priv.h"
 #include "spool.h"
+#include "tmpl.h"
 #include "util.h"
 
 #define DISPATCH_DELAY_MS    10         /* gather a burst before a round */
@@ -59,56 +63,99 @@ struct job {
 	struct buf file;
 	struct spool_env env;
 	size_t body_off;
+	struct msg *msg;       /* NULL if refused at parsing */
+	int refused;
+	char (*rcpt)[ADDR_MAX + 1]; /* normalised, each once */
+	struct route *routes;  /* routes[i].list NULL: no list any more */
+	size_t n_rcpts;
+	struct post_plan *plan;
 };
 
 static void schedule_dispatch(struct mlmd *m, long ms);
 
-/* Record one loaded spool file in one transaction.  0 / -1. */
-static int
-record(struct mlmd *m, struct job *j)
+static void
+job_clear(struct job *j)
+{
+	post_plan_free(j->plan);
+	msg_free(j->msg);
+	free(j->rcpt);
+	free(j->routes);
+	free(j->id);
+	buf_free(&j->file);
+	spool_env_clear(&j->env);
+	memset(j, 0, sizeof(*j));
+}
+
+/*
+ * Parse a loaded spool file, route its recipients and plan what it does
+ * (post.c writes the files the plan needs; they are flushed with the
+ * store before anything is recorded).
+ */
+static void
+prepare(struct mlmd *m, struct job *j)
 {
 	const char *body = j->file.s + j->body_off;
-	struct msg *msg = NULL;
 	struct buf err = BUF_INIT;
-	char(*seen)[ADDR_MAX + 1];
-	size_t i, n_seen = 0, rows = 0;
-	int refused = 0, rc = 0;
+	struct post_ctx ctx = {m->conf, m->db, m->tmpl};
+	size_t i, k;
 
-	if (msg_parse(body, j->env.size, &msg_default_limits, &msg, &err) < 0) {
-		refused = 1;
+	if (msg_parse(body, j->env.size, &msg_default_limits, &j->msg, &err) <
+	    0) {
+		j->refused = 1;
+		j->msg = NULL;
 		log_warn("%s: refused: %s", j->id, buf_str(&err));
 	}
-	seen = xcalloc(j->env.n_rcpts, sizeof(*seen));
-	if (db_begin(m->db) < 0) {
-		rc = -1;
-		goto out;
-	}
-	for (i = 0; i < j->env.n_rcpts && rc == 0; i++) {
-		struct inbound in;
-		struct route r;
+	buf_free(&err);
+	j->rcpt = xcalloc(j->env.n_rcpts + 1, sizeof(*j->rcpt));
+	j->routes = xcalloc(j->env.n_rcpts + 1, sizeof(*j->routes));
+	for (i = 0; i < j->env.n_rcpts; i++) {
 		char norm[ADDR_MAX + 1];
-		size_t k;
 
 		if (addr_normalise(j->env.rcpts[i], norm, sizeof(norm)) < 0)
 			strlcpy_(norm, j->env.rcpts[i], sizeof(norm));
-		for (k = 0; k < n_seen; k++)
-			if (strcmp(seen[k], norm) == 0)
+		for (k = 0; k < j->n_rcpts; k++)
+			if (strcmp(j->rcpt[k], norm) == 0)
 				break;
-		if (k < n_seen)
+		if (k < j->n_rcpts)
 			continue; /* same address twice in one envelope */
-		strlcpy_(seen[n_seen++], norm, sizeof(seen[0]));
-		memset(&in, 0, sizeof(in));
-		in.spool_id = j->id;
-		in.sender = j->env.sender;
-		in.recipient = norm;
+		strlcpy_(j->rcpt[j->n_rcpts], norm, sizeof(j->rcpt[0]));
 		/* Route the address as received: tokens are case-sensitive. */
-		if (addr_route(m->conf, j->env.rcpts[i], &r) == 0) {
-			in.list = r.list->name;
-			in.role = refused ? "refused" : addr_role_name(r.role);
-		} else {
+		if (addr_route(m->conf, j->env.rcpts[i],
+		               &j->routes[j->n_rcpts]) < 0) {
 			/* Its list was removed since it was accepted. */
 			log_warn("%s: <%s> is no list address any more", j->id,
 			         norm);
+			memset(&j->routes[j->n_rcpts], 0, sizeof(j->routes[0]));
+		}
+		j->n_rcpts++;
+	}
+	j->plan = post_prepare(&ctx, j->id, &j->env, j->msg, body,
+	                       j->env.size, j->routes, j->n_rcpts, NULL);
+}
+
+/* Record one prepared spool file in one transaction.  0 / -1. */
+static int
+record(struct mlmd *m, struct job *j)
+{
+	struct post_ctx ctx = {m->conf, m->db, m->tmpl};
+	const struct msg *msg = j->msg;
+	size_t i;
+	int rc = 0;
+
+	if (db_begin(m->db) < 0)
+		return -1;
+	for (i = 0; i < j->n_rcpts && rc == 0; i++) {
+		struct inbound in;
+
+		memset(&in, 0, sizeof(in));
+		in.spool_id = j->id;
+		in.sender = j->env.sender;
+		in.recipient = j->rcpt[i];
+		if (j->routes[i].list) {
+			in.list = j->routes[i].list->name;
+			in.role = j->refused ? "refused"
+			                     : addr_role_name(j->routes[i].role);
+		} else {
 			in.list = "";
 			in.role = "unrouted";
 		}
@@ -119,23 +166,21 @@ record(struct mlmd *m, struct job *j)
 		in.size = j->env.size;
 		if (db_inbound_add(m->db, &in) < 0)
 			rc = -1;
-		else
-			rows++;
 	}
+	if (rc == 0)
+		rc = post_commit(&ctx, j->plan);
 	if (rc == 0)
 		rc = db_commit(m->db);
 	else
 		db_rollback(m->db);
-out:
-	if (rc == 0)
+	if (rc == 0) {
 		log_info("%s: recorded from=<%s> rcpts=%zu size=%zu "
 		         "message-id=<%s> status=%s",
-		         j->id, j->env.sender, rows, j->env.size,
+		         j->id, j->env.sender, j->n_rcpts, j->env.size,
 		         msg ? msg->message_id : "",
-		         refused ? "refused" : "accepted");
-	free(seen);
-	msg_free(msg);
-	buf_free(&err);
+		         j->refused ? "refused" : "accepted");
+		post_log(j->plan);
+	}
 	return rc;
 }
 
@@ -144,6 +189,7 @@ requeue_active(struct loop *l, void *arg)
 {
 	struct mlmd *m = arg;
 
+	m->retry_timer = 0;
 	if (spool_recover(m->spool) > 0)
 		schedule_dispatch(m, 0);
 }
@@ -159,7 +205,7 @@ dispatch_round(struct mlmd *m)
 	struct job *jobs;
 	char **ids;
 	size_t n_ids, n_jobs = 0, bytes = 0, i;
-	int more, failed = 0;
+	int more, failed = 0, queued = 0;
 
 	if (spool_list(m->spool, "incoming", &ids, &n_ids) < 0)
 		return 0;
@@ -209,27 +255,33 @@ dispatch_round(struct mlmd *m)
 		n_jobs++;
 	}
 	spool_ids_free(ids, n_ids);
-	if (n_jobs && spool_sync_store(m->spool) < 0) {
+	for (i = 0; i < n_jobs; i++)
+		prepare(m, &jobs[i]);
+	/* One flush for the store links and the files the plans wrote. */
+	if (n_jobs &&
+	    (spool_sync_store(m->spool) < 0 || post_sync(m->conf) < 0)) {
 		failed = 1;
 		n_jobs = 0; /* left in active/, retried later */
 	}
 	for (i = 0; i < n_jobs; i++) {
-		if (record(m, &jobs[i]) == 0)
+		if (record(m, &jobs[i]) == 0) {
 			spool_done(m->spool, jobs[i].id);
-		else
+			queued = 1;
+		} else {
 			failed = 1;
+		}
 	}
-	for (i = 0; i < n_ids && i < DISPATCH_BATCH; i++) {
-		free(jobs[i].id);
-		buf_free(&jobs[i].file);
-		spool_env_clear(&jobs[i].env);
-	}
+	for (i = 0; i < n_ids && i < DISPATCH_BATCH; i++)
+		job_clear(&jobs[i]);
 	free(jobs);
-	if (failed) {
+	if (queued)
+		outq_kick(m->outq, 0);
+	if (failed && !m->retry_timer) {
 		log_warn("dispatcher: some files stay in spool/active, "
 		         "retrying in %d s",
 		         RETRY_MS / 1000);
-		loop_add_timer(m->loop, RETRY_MS, requeue_active, m);
+		m->retry_timer =
+		    loop_add_timer(m->loop, RETRY_MS, requeue_active, m);
 	}
 	return more;
 }
@@ -254,6 +306,35 @@ schedule_dispatch(struct mlmd *m, long ms)
 	m->dispatch_timer = loop_add_timer(m->loop, ms, on_dispatch, m);
 }
 
+/* mlmctl dropped a file into HOME/kick (outq_poke()): remove them all and
+ * look at the queue; "flush" also ends a pause for the relay. */
+static void
+on_kick(struct mlmd *m)
+{
+	struct buf dir = BUF_INIT;
+	struct dirent *d;
+	DIR *dp;
+	int flush = 0;
+
+	buf_printf(&dir, "%s/kick", m->conf->home);
+	if ((dp = opendir(buf_str(&dir)))) {
+		while ((d = readdir(dp))) {
+			struct buf f = BUF_INIT;
+
+			if (d->d_name[0] == '.')
+				continue;
+			flush |= strncmp(d->d_name, "flush", 5) == 0;
+			buf_printf(&f, "%s/%s", buf_str(&dir), d->d_name);
+			unlink(buf_str(&f));
+			buf_free(&f);
+		}
+		closedir(dp);
+	}
+	buf_free(&dir);
+	log_info("queue: %s asked by mlmctl", flush ? "flush" : "rescan");
+	outq_kick(m->outq, flush);
+}
+
 static void
 on_inotify(struct loop *l, int fd, short revents, void *arg)
 {
@@ -265,8 +346,22 @@ on_inotify(struct loop *l, int fd, short revents, void *arg)
 	 * a few milliseconds lets a round take everything that arrives in
 	 * a burst, so the store's fsync is shared instead of competing
 	 * with the LMTP group commit once per file. */
-	while (read(fd, ev, sizeof(ev)) > 0)
-		;
+	ssize_t n;
+	int kicked = 0;
+
+	while ((n = read(fd, ev, sizeof(ev))) > 0) {
+		char *p = ev;
+
+		while (p < ev + n) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			if (e->wd == m->kick_wd)
+				kicked = 1;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (kicked)
+		on_kick(m);
 	schedule_dispatch(m, DISPATCH_DELAY_MS);
 }
 
@@ -275,7 +370,8 @@ on_stop_check(struct loop *l, void *arg)
 {
 	struct mlmd *m = arg;
 
-	if (lmtp_server_sessions(m->lmtp) == 0)
+	if (lmtp_server_sessions(m->lmtp) == 0 &&
+	    outq_in_flight(m->outq) == 0)
 		loop_stop(l);
 	else
 		loop_add_timer(l, 100, on_stop_check, m);
@@ -286,8 +382,9 @@ on_grace_over(struct loop *l, void *arg)
 {
 	struct mlmd *m = arg;
 
-	log_warn("shutdown: %zu sessions still open, closing them",
-	         lmtp_server_sessions(m->lmtp));
+	log_warn("shutdown: %zu sessions and %zu relay transactions still "
+	         "open, closing them",
+	         lmtp_server_sessions(m->lmtp), outq_in_flight(m->outq));
 	loop_stop(l);
 }
 
@@ -317,6 +414,22 @@ on_signal(struct loop *l, int signo, void *arg)
 					e++;
 			}
 		} else {
+			if (strcmp(c->relay, m->conf->relay) != 0)
+				log_warn("reload: relay changes take effect at "
+				         "the next restart");
+			{
+				struct tmpl_set *t =
+				    tmpl_set_load(c->templates, &errs);
+
+				if (t) {
+					tmpl_set_free(m->tmpl);
+					m->tmpl = t;
+				} else {
+					log_warn("reload: templates in %s have "
+					         "errors, keeping the loaded ones",
+					         c->templates);
+				}
+			}
 			if (strcmp(c->lmtp ? c->lmtp : "",
 			           m->conf->lmtp ? m->conf->lmtp : "") != 0 ||
 			    strcmp(c->home, m->conf->home) != 0)
@@ -472,7 +585,7 @@ raise_fd_limit(void)
 int
 daemon_run(struct mlmd *m)
 {
-	struct buf dbpath = BUF_INIT;
+	struct buf dbpath = BUF_INIT, kickdir = BUF_INIT;
 	int ready_fd = -1, lock_fd = -1, rc = EX_OK, n;
 
 	m->inotify_fd = -1;
@@ -513,13 +626,36 @@ daemon_run(struct mlmd *m)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	{
+		struct buf errs = BUF_INIT;
+
+		m->tmpl = tmpl_set_load(m->conf->templates, &errs);
+		if (!m->tmpl) {
+			error("templates %s: %s", m->conf->templates,
+			      buf_str(&errs));
+			buf_free(&errs);
+			rc = EX_CONFIG;
+			goto out;
+		}
+		buf_free(&errs);
+	}
+	m->outq = outq_new(m);
+	if (!m->outq) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	n = spool_recover(m->spool);
 	if (n > 0)
 		log_info("recovery: %d claimed files handed back", n);
+	buf_printf(&kickdir, "%s/kick", m->conf->home);
 	m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->inotify_fd < 0 ||
 	    inotify_add_watch(m->inotify_fd, spool_dir(m->spool, "incoming"),
-	                      IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+	                      IN_MOVED_TO | IN_CLOSE_WRITE) < 0 ||
+	    mkdir_p(buf_str(&kickdir), 0750) < 0 ||
+	    (m->kick_wd = inotify_add_watch(m->inotify_fd, buf_str(&kickdir),
+	                                    IN_MOVED_TO | IN_CLOSE_WRITE)) <
+	        0) {
 		error("inotify: %s", strerror(errno));
 		rc = EX_OSERR;
 		goto out;
@@ -550,6 +686,10 @@ out:
 	m->lmtp = NULL;
 	if (m->inotify_fd >= 0)
 		close(m->inotify_fd);
+	outq_free(m->outq);
+	m->outq = NULL;
+	tmpl_set_free(m->tmpl);
+	m->tmpl = NULL;
 	if (m->db)
 		db_close(m->db);
 	spool_close(m->spool);
@@ -560,6 +700,7 @@ out:
 		free(m->pid_file);
 	}
 	buf_free(&dbpath);
+	buf_free(&kickdir);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return rc;

@@ -65,20 +65,20 @@ static const char *const stmt_sql[ST_N] = {
                           "?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 };
 
-static int
+int
 db_err(struct db *db, const char *what)
 {
 	return error("%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
 }
 
 /* The cached statement, reset and with its bindings cleared. */
-static sqlite3_stmt *
-stmt(struct db *db, enum db_stmt which)
+sqlite3_stmt *
+db_cached(struct db *db, enum db_stmt which, const char *sql)
 {
 	sqlite3_stmt *st = db->st[which];
 
 	if (!st) {
-		if (sqlite3_prepare_v3(db->h, stmt_sql[which], -1,
+		if (sqlite3_prepare_v3(db->h, sql, -1,
 		                       SQLITE_PREPARE_PERSISTENT, &st,
 		                       NULL) != SQLITE_OK) {
 			db_err(db, "preparing a statement");
@@ -91,16 +91,28 @@ stmt(struct db *db, enum db_stmt which)
 	return st;
 }
 
-static time_t
-now(const struct db *db)
+static sqlite3_stmt *
+stmt(struct db *db, enum db_stmt which)
+{
+	return db_cached(db, which, stmt_sql[which]);
+}
+
+time_t
+db_now(const struct db *db)
 {
 	return db->fixed_now ? db->fixed_now : time(NULL);
 }
 
+static time_t
+now(const struct db *db)
+{
+	return db_now(db);
+}
+
 /* Run a prepared statement that returns no rows; 0 / -1.  Leaves it
  * reset so that it holds no read lock. */
-static int
-run(struct db *db, sqlite3_stmt *st, const char *what)
+int
+db_run(struct db *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -238,17 +250,17 @@ db_in_transaction(struct db *db)
 }
 
 /* Open our own transaction unless the caller has one; *own says which. */
-static int
-tx_start(struct db *db, int *own)
+int
+db_tx_start(struct db *db, int *own)
 {
 	*own = sqlite3_get_autocommit(db->h);
 	return *own ? db_begin(db) : 0;
 }
 
-/* End what tx_start() began: commit if rc >= 0, else roll back.  Returns
+/* End what db_tx_start() began: commit if rc >= 0, else roll back.  Returns
  * rc, or -1 if the commit failed. */
-static int
-tx_end(struct db *db, int own, int rc)
+int
+db_tx_end(struct db *db, int own, int rc)
 {
 	if (!own)
 		return rc;
@@ -274,7 +286,7 @@ db_log_event(struct db *db, const char *list, const char *kind, const char *ref,
 	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ref ? ref : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, n);
-	return run(db, st, "writing the event log");
+	return db_run(db, st, "writing the event log");
 }
 
 /* ----- members ------------------------------------------------------------ */
@@ -367,7 +379,7 @@ consent(struct db *db, const char *key, const char *list, const char *action,
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, how, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now(db));
-	return run(db, st, "recording consent");
+	return db_run(db, st, "recording consent");
 }
 
 static int
@@ -383,7 +395,7 @@ member_insert(struct db *db, const char *list, const char *key,
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now(db));
-	if (run(db, st, "recording a person") < 0)
+	if (db_run(db, st, "recording a person") < 0)
 		return -1;
 	if (!(st = stmt(db, ST_MEMBER_INSERT)))
 		return -1;
@@ -392,7 +404,7 @@ member_insert(struct db *db, const char *list, const char *key,
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, lang, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now(db));
-	if (run(db, st, "adding a member") < 0)
+	if (db_run(db, st, "adding a member") < 0)
 		return -1;
 	if (consent(db, key, list, "subscribe", how) < 0)
 		return -1;
@@ -420,12 +432,12 @@ db_member_add(struct db *db, const char *list, const char *address,
 	    check_text(db, "language", language, LANG_MAX_LEN) < 0 ||
 	    check_text(db, "consent record", how, HOW_MAX_LEN) < 0)
 		return -1;
-	if (tx_start(db, &own) < 0)
+	if (db_tx_start(db, &own) < 0)
 		return -1;
 	rc = member_exists(db, list, key);
 	if (rc == 0)
 		rc = member_insert(db, list, key, name, language, how);
-	return tx_end(db, own, rc);
+	return db_tx_end(db, own, rc);
 }
 
 int
@@ -442,7 +454,7 @@ db_member_remove(struct db *db, const char *list, const char *address,
 	if (key_addr(db, address, key) < 0 ||
 	    check_text(db, "consent record", how, HOW_MAX_LEN) < 0)
 		return -1;
-	if (tx_start(db, &own) < 0)
+	if (db_tx_start(db, &own) < 0)
 		return -1;
 	rc = member_exists(db, list, key);
 	if (rc == 0) {
@@ -452,17 +464,17 @@ db_member_remove(struct db *db, const char *list, const char *address,
 		if ((st = stmt(db, ST_MEMBER_DELETE))) {
 			sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-			if (run(db, st, "removing a member") == 0 &&
+			if (db_run(db, st, "removing a member") == 0 &&
 			    consent(db, key, list, "unsubscribe", how) == 0 &&
 			    db_log_event(db, list, "unsubscribe", NULL, 1) == 0)
 				rc = 0;
 		}
 	}
-	return tx_end(db, own, rc);
+	return db_tx_end(db, own, rc);
 }
 
-static const char *
-col(sqlite3_stmt *st, int i)
+const char *
+db_col(sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
 
@@ -477,7 +489,7 @@ col_delivery(sqlite3_stmt *st)
 		return DELIVER_NOMAIL;
 	if (!sqlite3_column_int(st, 4))
 		return DELIVER_EACH;
-	return strcmp(col(st, 5), "plain") == 0 ? DELIVER_DIGEST_PLAIN
+	return strcmp(db_col(st, 5), "plain") == 0 ? DELIVER_DIGEST_PLAIN
 	                                        : DELIVER_DIGEST_MIME;
 }
 
@@ -496,10 +508,10 @@ db_member_get(struct db *db, const char *list, const char *address,
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		out->list = xstrdup(col(st, 0));
-		out->address = xstrdup(col(st, 1));
-		out->name = xstrdup(col(st, 2));
-		out->language = xstrdup(col(st, 3));
+		out->list = xstrdup(db_col(st, 0));
+		out->address = xstrdup(db_col(st, 1));
+		out->name = xstrdup(db_col(st, 2));
+		out->language = xstrdup(db_col(st, 3));
 		out->delivery = col_delivery(st);
 		out->since = (time_t)sqlite3_column_int64(st, 7);
 	}
@@ -540,8 +552,8 @@ db_member_each(struct db *db, const char *list,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		/* borrowed from the statement for the call only */
 		struct member m = {
-		    (char *)col(st, 0), (char *)col(st, 1),
-		    (char *)col(st, 2), (char *)col(st, 3),
+		    (char *)db_col(st, 0), (char *)db_col(st, 1),
+		    (char *)db_col(st, 2), (char *)db_col(st, 3),
 		    col_delivery(st),   (time_t)sqlite3_column_int64(st, 7),
 		};
 
@@ -619,5 +631,5 @@ db_inbound_add(struct db *db, const struct inbound *in)
 	sqlite3_bind_text(st, 8, nz(in->subject), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)in->received);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)in->size);
-	return run(db, st, "recording an inbound message");
+	return db_run(db, st, "recording an inbound message");
 }

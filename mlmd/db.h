@@ -106,4 +106,120 @@ struct inbound {
 /* Record one (spool file, recipient) pair.  Call inside db_begin(). */
 int db_inbound_add(struct db *db, const struct inbound *in);
 
+/* ----- posting: membership facts, held posts, archive rows (db_post.c) --- */
+
+/*
+ * Is address a member of any of lists[0..n)?  Returns 1 (and *moderated
+ * 1 if any of those memberships has its posts moderated), 0 if not, -1
+ * on error.  Disabled and nomail members are members.
+ */
+int db_member_any(struct db *db, const char *const *lists, size_t n,
+		  const char *address, int *moderated);
+/* 1 if address is in accept_senders of list, 0 if not, -1 on error. */
+int db_accept_sender(struct db *db, const char *list, const char *address);
+
+/* A post waiting for a moderator (table held). */
+struct held {
+	long long id;
+	char *list, *spool_id, *message_id, *sender, *from_addr, *subject;
+	char *reason, *state; /* 'held' | 'approved' | 'rejected' |
+	                       * 'discarded' | 'expired' */
+	char *decided_by;     /* "" while held */
+	size_t size;
+	time_t created, expires, decided_at;
+};
+void held_clear(struct held *h);
+/* Insert h (id, state, decided_* ignored); *id gets the new row id. */
+int db_held_add(struct db *db, const struct held *h, long long *id);
+/* 0 found, 1 no such id, -1 error. */
+int db_held_get(struct db *db, long long id, struct held *out);
+/* Walk held posts (state 'held' only unless all), of list or of every
+ * list (NULL), oldest first; strings borrowed during the call. */
+int db_held_each(struct db *db, const char *list, int all,
+		 int (*fn)(const struct held *h, void *arg), void *arg);
+/* Record the first decision: 0 done, 1 decided already (nothing
+ * changed), -1 error.  state 'approved' | 'rejected' | 'discarded' |
+ * 'expired'. */
+int db_held_decide(struct db *db, long long id, const char *state,
+		   const char *by);
+
+/* One archive row (table messages) and its searchable text. */
+struct archived {
+	const char *list, *message_id, *path; /* path relative to home */
+	const char *from_name, *from_addr, *subject;
+	time_t date, received;
+	const char *in_reply_to;
+	const char *refs;  /* space-separated ids without <> */
+	size_t size;
+	int hidden;        /* X-No-Archive, archive = none */
+	const char *text;  /* plain text for search, may be NULL */
+};
+/* Add unless (list, message_id) is there already: 0 added, 1 was
+ * there, -1 error.  thread_id is the parent's thread (by In-Reply-To,
+ * then the references, newest first), else the row's own id. */
+int db_message_add(struct db *db, const struct archived *a, long long *id);
+
+/* ----- the outbound queue (db_post.c) ------------------------------------ */
+
+/*
+ * Queue one copy (file path, relative to home) for one recipient.  kind:
+ * 'post' (a list post), 'notice' (to a sender: held, rejected, too big),
+ * 'owner' (forwarded to an owner), 'digest', 'event', ...; lifetime in
+ * seconds.  Returns 0, 1 if (path, recipient) is queued already, -1.
+ */
+int db_out_add(struct db *db, const char *list, const char *kind,
+	       const char *message_id, const char *path, const char *sender,
+	       const char *recipient, long lifetime);
+/*
+ * Queue a post's copy for every member of lists[0..n) who takes posts one
+ * by one (not digest, not nomail, not disabled), once per address, except
+ * addresses that have a 'post' row for message_id already (the same post
+ * cross-posted to several lists reaches each member once).  The envelope
+ * sender is sender, or with verp_prefix non-NULL verp_prefix + address
+ * with '@' as '=' + verp_suffix (one envelope per recipient).  Returns
+ * the number of copies queued, or -1.
+ */
+long db_out_add_members(struct db *db, const char *list,
+			const char *const *lists, size_t n,
+			const char *message_id, const char *path,
+			const char *sender, const char *verp_prefix,
+			const char *verp_suffix, long lifetime);
+
+struct out_row {
+	long long id;
+	const char *list, *kind, *path, *sender, *recipient, *message_id;
+	const char *state, *last_code, *last_error;
+	int attempts;
+	time_t created, next_attempt, expires;
+};
+/*
+ * Walk rows waiting to be sent ('queued' or 'deferred') with id > after,
+ * in id order, at most limit of them; due_only: only those whose
+ * next_attempt <= now.  Strings borrowed during the call; fn returning
+ * non-zero stops the walk.  Returns the number of rows seen or -1.
+ */
+long db_out_each(struct db *db, long long after, int due_only, long limit,
+		 int (*fn)(const struct out_row *r, void *arg), void *arg);
+/* Results of one attempt.  sent: state 'sent'.  defer (4xx): state
+ * 'deferred', attempts + 1, next_attempt = at, unless the row's lifetime
+ * is over: then 'failed' (returns 1); with counts 0 (the relay did not
+ * answer at all: not this copy's fault) only the note and next_attempt
+ * change, and the lifetime does not end it.  fail (5xx):
+ * 'failed', and a 'post' row also gets a bounces row for the bounce
+ * handling.  Return 0 (1 for an expired defer), -1 on error. */
+int db_out_sent(struct db *db, long long id);
+int db_out_defer(struct db *db, long long id, const char *code,
+		 const char *text, time_t at, int counts);
+int db_out_fail(struct db *db, long long id, const char *code,
+		const char *text);
+/* The earliest next_attempt of a waiting row: 1 and *t, 0 if none. */
+int db_out_next_due(struct db *db, time_t *t);
+/* Rows of path not yet final (queued/deferred); -1 on error. */
+long db_out_path_pending(struct db *db, const char *path);
+/* Copies of kind queued for recipient since t (notice rate limits). */
+long db_out_count_since(struct db *db, const char *recipient,
+			const char *kind, time_t t);
+/* `mlmctl flush`: make every waiting row due now; rows changed or -1. */
+long db_out_flush(struct db *db);
+
 #endif

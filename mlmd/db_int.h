@@ -23,6 +23,26 @@ enum db_stmt {
 	ST_LOG_INSERT,
 	ST_INBOUND_DONE,
 	ST_INBOUND_INSERT,
+	/* db_post.c */
+	ST_OUT_ADD,
+	ST_OUT_ADD_MEMBERS,
+	ST_OUT_ADD_MEMBERS_VERP,
+	ST_OUT_DUE,
+	ST_OUT_SENT,
+	ST_OUT_DEFER,
+	ST_OUT_FAIL,
+	ST_OUT_NEXT_DUE,
+	ST_OUT_PATH_PENDING,
+	ST_OUT_RECENT,
+	ST_BOUNCE_INSERT,
+	ST_HELD_INSERT,
+	ST_HELD_GET,
+	ST_HELD_DECIDE,
+	ST_MEMBER_ANY,
+	ST_ACCEPT_FIND,
+	ST_MSG_INSERT,
+	ST_MSG_THREAD,
+	ST_MSG_TEXT,
 	ST_N
 };
 
@@ -38,5 +58,21 @@ struct db {
  * per migration; refuse a database newer than this build.  0 / -1.
  */
 int db_migrate(struct db *db);
+
+/* Shared by db*.c (defined in db.c). */
+/* The statement `which`, prepared from sql on first use, reset. */
+sqlite3_stmt *db_cached(struct db *db, enum db_stmt which, const char *sql);
+/* Log "PATH: what: sqlite's message"; returns -1. */
+int db_err(struct db *db, const char *what);
+/* db_set_now()'s time or the clock. */
+time_t db_now(const struct db *db);
+/* Step a statement that returns no rows, then reset it; 0 / -1. */
+int db_run(struct db *db, sqlite3_stmt *st, const char *what);
+/* Own transaction unless the caller has one (*own says which) ... */
+int db_tx_start(struct db *db, int *own);
+/* ... and its end: commit if rc >= 0, else roll back; rc or -1. */
+int db_tx_end(struct db *db, int own, int rc);
+/* Column i as text, "" for NULL. */
+const char *db_col(sqlite3_stmt *st, int i);
 
 #endif

@@ -441,12 +441,28 @@ static const char schema_1[] =
     "  PRIMARY KEY (digest, message)\n"
     ");\n";
 
+/*
+ * Migration 2: posting and delivery.  outbound.kind says what a copy is
+ * ('post' | 'notice' | 'owner' | 'digest' | 'event' ...), so that the
+ * cross-post check and the notice rate limit look at posts and notices
+ * only; outbound_waiting is the queue runner's scan (a partial index:
+ * only rows still to be sent are in it, so the scan stays small however
+ * many sent rows are kept); outbound_recent serves the rate limit.
+ */
+static const char schema_2[] =
+    "ALTER TABLE outbound ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';\n"
+    "CREATE INDEX outbound_waiting ON outbound(id)\n"
+    "  WHERE state IN ('queued', 'deferred');\n"
+    "CREATE INDEX outbound_recent ON outbound(recipient, kind, created);\n"
+    "CREATE INDEX held_spool ON held(spool_id);\n";
+
 static const struct migration {
 	int version;
 	const char *what; /* for the log */
 	const char *sql;
 } migrations[] = {
     {1, "foundation schema", schema_1},
+    {2, "posting and delivery", schema_2},
 };
 
 int

@@ -1665,3 +1665,25 @@ out:
 	free(pl.boundary);
 	return rc;
 }
+
+/* ---- shared with compose.c -------------------------------------------- */
+
+void
+mime_header_text(struct buf *out, const char *nl, const char *name,
+                 const char *text)
+{
+	hdr_text(out, nl, name, text, 0, NULL);
+}
+
+void
+mime_header_phrase(struct buf *out, const char *nl, const char *name,
+                   const char *text, const char *tail)
+{
+	hdr_text(out, nl, name, text, 1, tail);
+}
+
+int
+mime_qp_encode(const char *s, size_t n, const char *nl, struct buf *out)
+{
+	return qp_encode(s, n, nl, out);
+}

@@ -68,4 +68,17 @@ int decorate(const struct decorate_in *in, struct buf *out, struct buf *err);
  */
 int decorate_subject(const char *subject, const char *prefix, struct buf *out);
 
+/*
+ * Shared with compose.c (mlmd's own mail): write "Name: text" and the line
+ * end nl for UTF-8 text, RFC 2047-encoded and folded where needed; and
+ * quoted-printable of LF-terminated text with nl as the line end.
+ */
+void mime_header_text(struct buf *out, const char *nl, const char *name,
+		      const char *text);
+/* The same for a display name (an RFC 5322 phrase) followed by tail,
+ * e.g. "<addr@example.org>". */
+void mime_header_phrase(struct buf *out, const char *nl, const char *name,
+			const char *text, const char *tail);
+int mime_qp_encode(const char *s, size_t n, const char *nl, struct buf *out);
+
 #endif

@@ -15,6 +15,8 @@ struct db;
 struct loop;
 struct spool;
 struct lmtp_server;
+struct outq;
+struct tmpl_set;
 
 struct mlmd {
 	const char *conf_path;
@@ -23,10 +25,14 @@ struct mlmd {
 	struct spool *spool;
 	struct loop *loop;
 	struct lmtp_server *lmtp;
+	struct outq *outq;         /* the outbound queue runner */
+	struct tmpl_set *tmpl;     /* footers and notices (reloaded on SIGHUP) */
 	int foreground;     /* -f: log to stderr, no fork */
 	int stopping;       /* SIGTERM/SIGINT seen */
 	int inotify_fd;     /* watches spool/incoming, -1 if none */
 	int dispatch_timer; /* pending "scan incoming/" timer, 0 if none */
+	int retry_timer;    /* pending "retry spool/active" timer, 0 if none */
+	int kick_wd;        /* inotify watch of HOME/kick (outq_poke()) */
 	char *pid_file;     /* HOME/mlmd.pid when daemonized, or NULL */
 };
 

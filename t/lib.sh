@@ -284,6 +284,7 @@ relay = "maildir:$T_DIR/maildir"
 lmtp = "unix:$T_SOCK, 127.0.0.1:$T_PORT"
 $t_user
 max_message_size = "$T_MAX_SIZE"
+templates = "$top_srcdir/templates"
 
 list denmark {
 	description = "Migrant entrepreneurs in Denmark"

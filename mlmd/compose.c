@@ -1,0 +1,118 @@
+/*
+ * compose.c - mlmd's own mail: a text/plain UTF-8 message built from
+ * rendered templates (compose.h).
+ *
+ * Invariants: every header value that comes from outside (a subject
+ * quoted back to its sender, an address) is checked for line breaks and
+ * control characters here, whatever the caller did, so no field can be
+ * smuggled into the header block; non-ASCII text is RFC 2047-encoded;
+ * the body is 7bit only when that is safe, else quoted-printable (never
+ * raw 8bit, which some relays would have to downgrade).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "compose.h"
+#include "decorate.h"
+#include "util.h"
+
+/* No CR, LF or other control character (TAB allowed). */
+static int
+one_line(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* An address as it may stand inside <>. */
+static int
+addr_ok(const char *a)
+{
+	const char *at;
+
+	if (!a || !*a || strlen(a) > 320 || !one_line(a) ||
+	    strpbrk(a, " \t<>\"(),;\\") || !(at = strrchr(a, '@')) ||
+	    at == a || !at[1])
+		return 0;
+	return 1;
+}
+
+/* ASCII, no line longer than 900 octets: may go as 7bit. */
+static int
+body_7bit(const char *s, size_t n)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80 || c == 0 || c == '\r')
+			return 0;
+		col = c == '\n' ? 0 : col + 1;
+		if (col > 900)
+			return 0;
+	}
+	return 1;
+}
+
+int
+compose_text(const struct compose *c, struct buf *out)
+{
+	struct buf b = BUF_INIT;
+	char date[64];
+	struct tm tm;
+	size_t blen;
+
+	if (!addr_ok(c->from_addr) || !addr_ok(c->to) || !c->subject ||
+	    !c->body || !c->message_id || !one_line(c->subject) ||
+	    !utf8_valid(c->subject, strlen(c->subject)) ||
+	    !utf8_valid(c->body, strlen(c->body)) || !addr_ok(c->message_id) ||
+	    (c->in_reply_to && *c->in_reply_to && !addr_ok(c->in_reply_to)) ||
+	    (c->from_name && (!one_line(c->from_name) ||
+	                      !utf8_valid(c->from_name, strlen(c->from_name)))) ||
+	    (c->lang && (!one_line(c->lang) || strpbrk(c->lang, " ;\""))) ||
+	    (c->auto_submitted && !one_line(c->auto_submitted)))
+		return -1;
+	gmtime_r(&c->date, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_init(&b, 0);
+	if (c->from_name && *c->from_name) {
+		struct buf a = BUF_INIT;
+
+		buf_printf(&a, "<%s>", c->from_addr);
+		mime_header_phrase(&b, "\n", "From", c->from_name, buf_str(&a));
+		buf_free(&a);
+	} else {
+		buf_printf(&b, "From: <%s>\n", c->from_addr);
+	}
+	buf_printf(&b, "To: <%s>\n", c->to);
+	mime_header_text(&b, "\n", "Subject", c->subject);
+	buf_printf(&b, "Date: %s\nMessage-ID: <%s>\n", date, c->message_id);
+	if (c->in_reply_to && *c->in_reply_to)
+		buf_printf(&b, "In-Reply-To: <%s>\nReferences: <%s>\n",
+		           c->in_reply_to, c->in_reply_to);
+	if (c->auto_submitted)
+		buf_printf(&b, "Auto-Submitted: %s\n", c->auto_submitted);
+	buf_adds(&b, "MIME-Version: 1.0\n"
+	             "Content-Type: text/plain; charset=utf-8\n");
+	if (c->lang && *c->lang)
+		buf_printf(&b, "Content-Language: %s\n", c->lang);
+	blen = strlen(c->body);
+	if (body_7bit(c->body, blen)) {
+		buf_adds(&b, "Content-Transfer-Encoding: 7bit\n\n");
+		buf_add(&b, c->body, blen);
+	} else {
+		buf_adds(&b,
+		         "Content-Transfer-Encoding: quoted-printable\n\n");
+		mime_qp_encode(c->body, blen, "\n", &b);
+	}
+	if (b.len && b.s[b.len - 1] != '\n')
+		buf_addc(&b, '\n');
+	buf_add(out, b.s, b.len);
+	buf_free(&b);
+	return 0;
+}

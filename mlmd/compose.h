@@ -1,0 +1,34 @@
+/*
+ * compose.h - mlmd's own mail (notices to senders, messages to owners):
+ * one text/plain UTF-8 message with proper MIME and RFC 3834 headers.
+ */
+#ifndef MLMD_COMPOSE_H
+#define MLMD_COMPOSE_H
+
+#include <time.h>
+
+#include "buf.h"
+
+struct compose {
+	const char *from_name;  /* display name (UTF-8), or NULL */
+	const char *from_addr;  /* e.g. "denmark-owner@lists.example.org" */
+	const char *to;         /* one address */
+	const char *subject;    /* UTF-8, one line */
+	const char *body;       /* UTF-8, LF line ends */
+	const char *lang;       /* Content-Language, or NULL */
+	const char *message_id; /* without <>: "ID@DOMAIN" */
+	const char *in_reply_to;/* without <>, or NULL */
+	time_t date;
+	const char *auto_submitted; /* "auto-replied" | "auto-generated" |
+	                             * NULL (none) */
+};
+
+/*
+ * Append the message to out with LF line ends.  The body goes out as
+ * 7bit when it is ASCII with short lines, else quoted-printable.
+ * Returns 0, or -1 if a field is missing or not valid UTF-8, or holds a
+ * control character where none may be (then out is unchanged).
+ */
+int compose_text(const struct compose *c, struct buf *out);
+
+#endif

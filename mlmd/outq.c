@@ -1,0 +1,736 @@
+/*
+ * outq.c - the daemon's outbound queue runner: takes due rows from the
+ * outbound table, groups them into SMTP transactions (one copy, one
+ * envelope sender, up to delivery_batch recipients; with VERP every
+ * recipient has its own sender and so its own transaction), hands them to
+ * out_smtp (libcurl multi on the daemon's loop, delivery_connections at
+ * once) or writes them to the maildir relay, and records each
+ * recipient's result.
+ *
+ * Invariants:
+ *  - At most delivery_connections transactions are handed to out_smtp at
+ *    a time, and each recipient's result is committed at the end of the
+ *    loop iteration in which its transaction finished.  A crash can
+ *    therefore repeat only what was in flight: at most
+ *    connections x batch copies per crash; nothing is lost, because a
+ *    row leaves the queue only in the transaction that records the
+ *    relay's 2xx (or its 5xx, or the end of the lifetime).
+ *  - Rows in flight are in an in-memory set and are never handed out
+ *    twice; the set is empty at start-up, so everything waiting is sent
+ *    again after a crash.
+ *  - 4xx: the copy waits delivery_retry x 2^(attempts - 1), at most
+ *    RETRY_CAP, until delivery_lifetime; then it fails.  5xx: failed at
+ *    once (and a 'post' copy gets a bounces row).  No answer at all (the
+ *    relay is down, refuses connections, times out): not the copy's
+ *    fault; the whole queue pauses, RELAY_PAUSE_MIN doubling up to
+ *    RELAY_PAUSE_MAX, and the copies keep their lifetime.
+ *  - A copy file is removed when no row waits for it any more.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "loop.h"
+#include "mlmd.h"
+#include "out_maildir.h"
+#include "out_smtp.h"
+#include "outq.h"
+#include "util.h"
+
+#define RETRY_CAP        (4 * 3600) /* longest wait between 4xx attempts */
+#define RELAY_PAUSE_MIN  2          /* seconds */
+#define RELAY_PAUSE_MAX  60
+#define IDLE_RESCAN_MS   30000      /* look at the table at least this often */
+#define MAILDIR_ROUND    256        /* copies written per loop iteration */
+#define CACHE_N          16         /* copy files kept in memory */
+
+struct oq_row {
+	long long id;
+	char *rcpt;
+	int attempts;
+};
+
+struct oq_txn {
+	struct outq *q;
+	struct oq_txn *prev, *next; /* q->live: handed to out_smtp */
+	char *path, *list, *sender;
+	struct oq_row *rows;
+	size_t n;
+};
+
+enum res_kind { RES_SENT, RES_DEFER, RES_FAIL, RES_RELAY };
+
+struct result {
+	long long id;
+	enum res_kind kind;
+	int attempts;
+	char code[8];
+	char text[200];
+	char *path, *list;
+};
+
+struct cached {
+	char *path;
+	struct buf data; /* CRLF line ends */
+};
+
+struct outq {
+	struct mlmd *m;
+	struct out_smtp *smtp; /* NULL: maildir */
+	char *maildir;
+	long long cursor;
+	/* ids in flight: open addressing, 0 is empty, -1 a tombstone */
+	long long *fl;
+	size_t fl_cap, fl_n, fl_used;
+	size_t txns; /* transactions handed to out_smtp */
+	struct oq_txn *live;
+	int timer;
+	int want_fill;
+	time_t pause_until;
+	long relay_pause;
+	struct result *res;
+	size_t n_res, cap_res;
+	struct cached cache[CACHE_N];
+	size_t cache_next;
+	long long sent_total;
+};
+
+/* ----- the in-flight set ------------------------------------------------ */
+
+static size_t
+fl_slot(const struct outq *q, long long id)
+{
+	return (size_t)((unsigned long long)id * 0x9E3779B97F4A7C15ULL >> 7) &
+	       (q->fl_cap - 1);
+}
+
+static int
+fl_has(const struct outq *q, long long id)
+{
+	size_t i;
+
+	if (!q->fl_cap)
+		return 0;
+	for (i = fl_slot(q, id); q->fl[i]; i = (i + 1) & (q->fl_cap - 1))
+		if (q->fl[i] == id)
+			return 1;
+	return 0;
+}
+
+static void
+fl_add(struct outq *q, long long id)
+{
+	size_t i;
+
+	if ((q->fl_used + 1) * 2 > q->fl_cap) {
+		long long *old = q->fl;
+		size_t cap = q->fl_cap, j;
+
+		q->fl_cap = 1024;
+		while ((q->fl_n + 1) * 4 > q->fl_cap)
+			q->fl_cap *= 2;
+		q->fl = xcalloc(q->fl_cap, sizeof(*q->fl));
+		q->fl_used = q->fl_n = 0;
+		for (j = 0; j < cap; j++)
+			if (old[j] > 0)
+				fl_add(q, old[j]);
+		free(old);
+	}
+	for (i = fl_slot(q, id); q->fl[i] > 0; i = (i + 1) & (q->fl_cap - 1))
+		;
+	if (q->fl[i] == 0)
+		q->fl_used++;
+	q->fl[i] = id;
+	q->fl_n++;
+}
+
+static void
+fl_del(struct outq *q, long long id)
+{
+	size_t i;
+
+	if (!q->fl_cap)
+		return;
+	for (i = fl_slot(q, id); q->fl[i]; i = (i + 1) & (q->fl_cap - 1))
+		if (q->fl[i] == id) {
+			q->fl[i] = -1;
+			q->fl_n--;
+			return;
+		}
+}
+
+/* ----- copy files -------------------------------------------------------- */
+
+static void
+cache_drop(struct outq *q, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_N; i++)
+		if (q->cache[i].path && strcmp(q->cache[i].path, path) == 0) {
+			free(q->cache[i].path);
+			q->cache[i].path = NULL;
+			buf_free(&q->cache[i].data);
+		}
+}
+
+/* The copy at HOME/path with CRLF line ends, or NULL (logged). */
+static const struct buf *
+load(struct outq *q, const char *path)
+{
+	struct buf file = BUF_INIT, full = BUF_INIT;
+	struct cached *c;
+	size_t i;
+
+	for (i = 0; i < CACHE_N; i++)
+		if (q->cache[i].path && strcmp(q->cache[i].path, path) == 0)
+			return &q->cache[i].data;
+	buf_printf(&full, "%s/%s", q->m->conf->home, path);
+	buf_init(&file, (size_t)1 << 31);
+	if (read_file(buf_str(&full), &file) < 0) {
+		error("%s: %s", buf_str(&full), strerror(errno));
+		buf_free(&full);
+		buf_free(&file);
+		return NULL;
+	}
+	buf_free(&full);
+	c = &q->cache[q->cache_next];
+	q->cache_next = (q->cache_next + 1) % CACHE_N;
+	free(c->path);
+	buf_free(&c->data);
+	c->path = xstrdup(path);
+	buf_init(&c->data, (size_t)1 << 31);
+	for (i = 0; i < file.len; i++) {
+		if (file.s[i] == '\n' && (i == 0 || file.s[i - 1] != '\r'))
+			buf_addc(&c->data, '\r');
+		buf_addc(&c->data, file.s[i]);
+	}
+	buf_free(&file);
+	return &c->data;
+}
+
+/* ----- results ------------------------------------------------------------ */
+
+static void
+add_result(struct outq *q, const struct oq_txn *t, size_t i,
+           enum res_kind kind, int code, const char *text)
+{
+	struct result *r;
+
+	q->res = xgrow(q->res, &q->cap_res, q->n_res + 1, sizeof(*q->res));
+	r = &q->res[q->n_res++];
+	memset(r, 0, sizeof(*r));
+	r->id = t->rows[i].id;
+	r->kind = kind;
+	r->attempts = t->rows[i].attempts;
+	if (code)
+		snprintf(r->code, sizeof(r->code), "%d", code);
+	strlcpy_(r->text, text ? text : "", sizeof(r->text));
+	r->path = xstrdup(t->path);
+	r->list = xstrdup(t->list);
+}
+
+static long
+backoff(const struct outq *q, int attempts)
+{
+	long d = q->m->conf->delivery_retry;
+
+	while (attempts-- > 0 && d < RETRY_CAP)
+		d *= 2;
+	return d > RETRY_CAP ? RETRY_CAP : d;
+}
+
+/* Commit the collected results in one transaction. */
+static void
+flush_results(struct outq *q)
+{
+	struct db *db = q->m->db;
+	time_t now = time(NULL);
+	size_t i, j;
+	int rc = 0;
+
+	if (!q->n_res)
+		return;
+	if (db_begin(db) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < q->n_res && rc == 0; i++) {
+		struct result *r = &q->res[i];
+
+		switch (r->kind) {
+		case RES_SENT:
+			rc = db_out_sent(db, r->id);
+			break;
+		case RES_DEFER:
+			rc = db_out_defer(db, r->id, r->code, r->text,
+			                  now + backoff(q, r->attempts), 1);
+			if (rc == 1) {
+				log_warn("queue #%lld: given up after the "
+				         "delivery lifetime: %s %s",
+				         r->id, r->code, r->text);
+				rc = 0;
+			}
+			break;
+		case RES_FAIL:
+			rc = db_out_fail(db, r->id, r->code, r->text);
+			break;
+		case RES_RELAY:
+			rc = db_out_defer(db, r->id, "", r->text,
+			                  q->pause_until, 0);
+			break;
+		}
+		rc = rc < 0 ? -1 : 0;
+	}
+	/* Deliveries per list, for the reports. */
+	for (i = 0; i < q->n_res && rc == 0; i++) {
+		long n = 0;
+
+		if (q->res[i].kind != RES_SENT || !q->res[i].list)
+			continue;
+		for (j = i; j < q->n_res; j++)
+			if (q->res[j].kind == RES_SENT && q->res[j].list &&
+			    strcmp(q->res[j].list, q->res[i].list) == 0) {
+				n++;
+				if (j != i) {
+					free(q->res[j].list);
+					q->res[j].list = NULL;
+				}
+			}
+		rc = db_log_event(db, q->res[i].list, "delivered", NULL, n);
+	}
+	if (rc == 0)
+		rc = db_commit(db);
+	else
+		db_rollback(db);
+out:
+	if (rc < 0)
+		log_warn("queue: results of %zu copies not recorded; they will "
+		         "be sent again",
+		         q->n_res);
+	/* Files nobody waits for any more. */
+	for (i = 0; i < q->n_res; i++) {
+		struct result *r = &q->res[i];
+
+		if (rc == 0 && r->path) {
+			for (j = i + 1; j < q->n_res; j++)
+				if (q->res[j].path &&
+				    strcmp(q->res[j].path, r->path) == 0) {
+					free(q->res[j].path);
+					q->res[j].path = NULL;
+				}
+			if (db_out_path_pending(db, r->path) == 0) {
+				struct buf full = BUF_INIT;
+
+				buf_printf(&full, "%s/%s", q->m->conf->home,
+				           r->path);
+				if (unlink(buf_str(&full)) < 0 &&
+				    errno != ENOENT)
+					log_warn("%s: %s", buf_str(&full),
+					         strerror(errno));
+				cache_drop(q, r->path);
+				buf_free(&full);
+			}
+		}
+		if (r->kind == RES_SENT)
+			q->sent_total++;
+		free(r->path);
+		free(r->list);
+	}
+	q->n_res = 0;
+}
+
+/* ----- sending ------------------------------------------------------------ */
+
+static void
+txn_free(struct oq_txn *t)
+{
+	size_t i;
+
+	if (t->prev)
+		t->prev->next = t->next;
+	else if (t->q->live == t)
+		t->q->live = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+
+	for (i = 0; i < t->n; i++)
+		free(t->rows[i].rcpt);
+	free(t->rows);
+	free(t->path);
+	free(t->list);
+	free(t->sender);
+	free(t);
+}
+
+static void
+on_done(void *arg, const struct out_rcpt_status *st, size_t n,
+        const char *errmsg)
+{
+	struct oq_txn *t = arg;
+	struct outq *q = t->q;
+	size_t i, relay = 0;
+
+	for (i = 0; i < t->n && i < n; i++) {
+		int code = st[i].code;
+
+		fl_del(q, t->rows[i].id);
+		if (code >= 200 && code < 300) {
+			add_result(q, t, i, RES_SENT, code, "");
+		} else if (code >= 500 && code < 600) {
+			add_result(q, t, i, RES_FAIL, code, st[i].text);
+			log_info("queue #%lld: <%s> refused: %d %s",
+			         t->rows[i].id, t->rows[i].rcpt, code,
+			         st[i].text);
+		} else if (code >= 400 && code < 500) {
+			add_result(q, t, i, RES_DEFER, code, st[i].text);
+			log_info("queue #%lld: <%s> deferred: %d %s",
+			         t->rows[i].id, t->rows[i].rcpt, code,
+			         st[i].text);
+		} else {
+			relay++;
+		}
+	}
+	if (relay) {
+		time_t now = time(NULL);
+
+		q->relay_pause = q->relay_pause ? q->relay_pause * 2
+		                                : RELAY_PAUSE_MIN;
+		if (q->relay_pause > RELAY_PAUSE_MAX)
+			q->relay_pause = RELAY_PAUSE_MAX;
+		if (q->pause_until < now + q->relay_pause) {
+			q->pause_until = now + q->relay_pause;
+			log_warn("queue: the relay did not take the mail (%s); "
+			         "pausing delivery for %ld s",
+			         errmsg ? errmsg : "no answer", q->relay_pause);
+		}
+		for (i = 0; i < t->n && i < n; i++)
+			if (!(st[i].code >= 200 && st[i].code < 600))
+				add_result(q, t, i, RES_RELAY, 0,
+				           errmsg ? errmsg : "no answer");
+	} else {
+		q->relay_pause = 0;
+	}
+	for (; i < t->n; i++) /* defensive: fewer statuses than rows */
+		fl_del(q, t->rows[i].id);
+	q->txns--;
+	q->want_fill = 1;
+	txn_free(t);
+}
+
+static void
+send_maildir(struct outq *q, struct oq_txn *t, const struct buf *data)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		struct buf err = BUF_INIT;
+		int perm = 0;
+
+		if (out_maildir_deliver(q->maildir, t->sender, t->rows[i].rcpt,
+		                        data->s, data->len, &perm, &err) == 0)
+			add_result(q, t, i, RES_SENT, 250, "");
+		else
+			add_result(q, t, i, perm ? RES_FAIL : RES_DEFER,
+			           perm ? 550 : 451, buf_str(&err));
+		buf_free(&err);
+	}
+	txn_free(t);
+}
+
+/* Hand one transaction to the transport. */
+static void
+dispatch(struct outq *q, struct oq_txn *t)
+{
+	const struct buf *data = load(q, t->path);
+	const char **rcpts;
+	size_t i;
+
+	if (!data) {
+		for (i = 0; i < t->n; i++)
+			add_result(q, t, i, RES_FAIL, 0,
+			           "the copy to send is missing from the store");
+		txn_free(t);
+		return;
+	}
+	if (!q->smtp) {
+		send_maildir(q, t, data);
+		return;
+	}
+	rcpts = xcalloc(t->n, sizeof(*rcpts));
+	for (i = 0; i < t->n; i++) {
+		rcpts[i] = t->rows[i].rcpt;
+		fl_add(q, t->rows[i].id);
+	}
+	if (out_smtp_send(q->smtp, t->sender, rcpts, t->n, data->s, data->len,
+	                  on_done, t) < 0) {
+		for (i = 0; i < t->n; i++) {
+			fl_del(q, t->rows[i].id);
+			add_result(q, t, i, RES_FAIL, 0,
+			           "the transaction could not be built");
+		}
+		txn_free(t);
+	} else {
+		q->txns++;
+		t->next = q->live;
+		if (q->live)
+			q->live->prev = t;
+		q->live = t;
+	}
+	free(rcpts);
+}
+
+/* ----- filling ------------------------------------------------------------ */
+
+struct walk {
+	struct outq *q;
+	struct oq_txn **txns;
+	size_t n_txns, max_txns;
+	size_t batch;
+	long long last; /* id of the last row taken */
+	int full;
+};
+
+static int
+take_row(const struct out_row *r, void *arg)
+{
+	struct walk *w = arg;
+	struct oq_txn *t = w->n_txns ? w->txns[w->n_txns - 1] : NULL;
+
+	if (fl_has(w->q, r->id))
+		return 0;
+	if (!t || t->n >= w->batch || strcmp(t->path, r->path) != 0 ||
+	    strcmp(t->sender, r->sender) != 0) {
+		if (w->n_txns >= w->max_txns) {
+			w->full = 1;
+			return 1;
+		}
+		t = xcalloc(1, sizeof(*t));
+		t->q = w->q;
+		t->path = xstrdup(r->path);
+		t->list = xstrdup(r->list);
+		t->sender = xstrdup(r->sender);
+		t->rows = xcalloc(w->batch, sizeof(*t->rows));
+		w->txns[w->n_txns++] = t;
+	}
+	t->rows[t->n].id = r->id;
+	t->rows[t->n].rcpt = xstrdup(r->recipient);
+	t->rows[t->n].attempts = r->attempts;
+	t->n++;
+	w->last = r->id;
+	return 0;
+}
+
+static void on_timer(struct loop *l, void *arg);
+
+static void
+schedule(struct outq *q, long ms)
+{
+	if (q->timer)
+		loop_del_timer(q->m->loop, q->timer);
+	q->timer = loop_add_timer(q->m->loop, ms, on_timer, q);
+	if (q->timer < 0)
+		q->timer = 0;
+}
+
+static void
+fill(struct outq *q)
+{
+	const struct conf *c = q->m->conf;
+	time_t now = time(NULL);
+	size_t slots, i;
+	int pass, sent = 0;
+
+	q->want_fill = 0;
+	if (q->m->stopping)
+		return;
+	if (q->pause_until > now) {
+		schedule(q, (long)(q->pause_until - now) * 1000);
+		return;
+	}
+	if (q->smtp)
+		slots = q->txns < (size_t)c->delivery_connections
+		            ? (size_t)c->delivery_connections - q->txns
+		            : 0;
+	else
+		slots = MAILDIR_ROUND;
+	for (pass = 0; pass < 2 && slots > 0; pass++) {
+		struct walk w;
+		long seen, limit;
+
+		memset(&w, 0, sizeof(w));
+		w.q = q;
+		w.batch = q->smtp ? (size_t)c->delivery_batch : 1;
+		w.max_txns = slots;
+		w.txns = xcalloc(slots, sizeof(*w.txns));
+		w.last = q->cursor;
+		limit = (long)(slots * w.batch) + (long)q->fl_n;
+		seen = db_out_each(q->m->db, q->cursor, 1, limit, take_row, &w);
+		q->cursor = w.last;
+		if (seen >= 0 && seen < limit && !w.full)
+			q->cursor = 0; /* the end: next time from the start */
+		for (i = 0; i < w.n_txns; i++) {
+			dispatch(q, w.txns[i]);
+			sent = 1;
+		}
+		/* Maildir copies are written already: record them before
+		 * the next walk could see their rows again. */
+		if (!q->smtp)
+			flush_results(q);
+		slots -= w.n_txns < slots ? w.n_txns : slots;
+		free(w.txns);
+		if (seen < 0 || (w.full || seen >= limit))
+			break; /* a full round, or an error */
+	}
+	if (!q->smtp && sent) {
+		/* Maildir work is synchronous: yield to the loop, go on. */
+		schedule(q, 0);
+		return;
+	}
+	if (!sent && q->txns == 0) {
+		time_t t;
+		long ms = IDLE_RESCAN_MS;
+
+		if (db_out_next_due(q->m->db, &t) == 1) {
+			long d = (long)(t - time(NULL)) * 1000;
+
+			ms = d < 1000 ? 1000 : d < ms ? d : ms;
+		}
+		schedule(q, ms);
+	}
+}
+
+static void
+on_timer(struct loop *l, void *arg)
+{
+	struct outq *q = arg;
+
+	q->timer = 0;
+	fill(q);
+}
+
+/* After every loop iteration: record what finished, send what is due. */
+static void
+on_after(struct loop *l, void *arg)
+{
+	struct outq *q = arg;
+
+	flush_results(q);
+	if (q->want_fill)
+		fill(q);
+}
+
+/* ----- life --------------------------------------------------------------- */
+
+struct outq *
+outq_new(struct mlmd *m)
+{
+	struct outq *q = xcalloc(1, sizeof(*q));
+	const struct conf *c = m->conf;
+
+	q->m = m;
+	if (strncmp(c->relay, "maildir:", 8) == 0) {
+		q->maildir = xstrdup(c->relay + 8);
+		if (mkdir_p(q->maildir, 0750) < 0) {
+			error("%s: %s", q->maildir, strerror(errno));
+			goto fail;
+		}
+	} else {
+		struct out_smtp_opts o;
+		struct buf url = BUF_INIT;
+		const char *p = strstr(c->relay, "://");
+
+		/* libcurl takes the EHLO name from the URL's path. */
+		buf_adds(&url, c->relay);
+		if (p && !strchr(p + 3, '/'))
+			buf_printf(&url, "/%s", c->domain);
+		memset(&o, 0, sizeof(o));
+		o.url = buf_str(&url);
+		o.helo = c->domain;
+		o.max_conns = c->delivery_connections;
+		q->smtp = out_smtp_new(m->loop, &o);
+		buf_free(&url);
+		if (!q->smtp)
+			goto fail;
+	}
+	if (loop_add_after(m->loop, on_after, q) < 0)
+		goto fail;
+	q->want_fill = 1;
+	return q;
+fail:
+	outq_free(q);
+	return NULL;
+}
+
+void
+outq_kick(struct outq *q, int flush)
+{
+	if (!q)
+		return;
+	q->want_fill = 1;
+	if (flush) {
+		/* An operator's `mlmctl flush`: try the relay now too. */
+		q->pause_until = 0;
+		q->relay_pause = 0;
+		q->cursor = 0;
+	}
+}
+
+int
+outq_poke(const char *home, const char *what)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	int fd, rc = 0;
+
+	buf_printf(&dir, "%s/kick", home);
+	buf_printf(&path, "%s/%s.%ld", buf_str(&dir), what, (long)getpid());
+	if (mkdir_p(buf_str(&dir), 0750) < 0 ||
+	    (fd = open(buf_str(&path), O_WRONLY | O_CREAT | O_CLOEXEC,
+	               0640)) < 0) {
+		rc = -1;
+	} else {
+		close(fd);
+	}
+	buf_free(&dir);
+	buf_free(&path);
+	return rc;
+}
+
+size_t
+outq_in_flight(const struct outq *q)
+{
+	return q ? q->txns : 0;
+}
+
+void
+outq_free(struct outq *q)
+{
+	size_t i;
+
+	if (!q)
+		return;
+	flush_results(q);
+	if (q->timer)
+		loop_del_timer(q->m->loop, q->timer);
+	/* Transactions still in flight are abandoned: their rows wait in the
+	 * table and go out at the next start. */
+	out_smtp_free(q->smtp);
+	while (q->live)
+		txn_free(q->live);
+	for (i = 0; i < CACHE_N; i++) {
+		free(q->cache[i].path);
+		buf_free(&q->cache[i].data);
+	}
+	free(q->res);
+	free(q->fl);
+	free(q->maildir);
+	free(q);
+}
