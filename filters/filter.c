@@ -46,6 +46,13 @@ filter_run(const struct filter_post *p, struct filter_result *r)
 		    "internal error: no list or no message to check");
 		return r->verdict;
 	}
+	/* A moderator looked at this very post (it was held, maybe as a
+	 * loop or an auto-reply, maybe too big) and approved it: that
+	 * decision is the one that counts. */
+	if (p->approved) {
+		set(r, FILTER_ACCEPT, "moderator", "approved by a moderator");
+		return r->verdict;
+	}
 	for (i = 0; filter_stages[i]; i++) {
 		const struct filter_stage *s = filter_stages[i];
 		enum filter_verdict v;

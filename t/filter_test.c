@@ -300,7 +300,8 @@ test_precedence(void)
 	expect("auto beats size", &p, NULL, FILTER_OWNER, "auto", NULL);
 	p.is_moderator = 1;
 	p.approved = 1;
-	expect("auto beats an approval", &p, NULL, FILTER_OWNER, "auto", NULL);
+	expect("an approval beats auto", &p, NULL, FILTER_ACCEPT, "moderator",
+	       NULL);
 	msg_free(m);
 
 	/* size beats policy, even for moderators */
@@ -893,7 +894,7 @@ test_policy_table(void)
 					memset(&r, 0, sizeof(r));
 					if (filter_run(&p, &r) !=
 					        FILTER_ACCEPT ||
-					    !same_str(r.stage, "policy"))
+					    !same_str(r.stage, "moderator"))
 						approved_ok = 0;
 					check_reason(&r);
 				}
