@@ -144,15 +144,42 @@ while [ "$(find "$home/spool/incoming" "$home/spool/active" -type f \
 	i=$((i + 1))
 done
 
-say "what mlmd recorded (table inbound: one row per list recipient)"
+# ... and until the queue has written every copy (bounded).
+i=0
+while [ "$(as_user sqlite3 -cmd '.timeout 5000' "$home/mlmd.db" \
+	"SELECT count(*) FROM outbound WHERE state IN ('queued','deferred')" \
+	2>/dev/null || echo 1)" != 0 ] && [ "$i" -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
+say "what happened to each post (tables inbound, held, outbound)"
 as_user sqlite3 -cmd '.timeout 5000' -column -header "$home/mlmd.db" \
-	"SELECT list, role, count(*) AS messages FROM inbound
-	 GROUP BY list, role ORDER BY list" ||
-	echo "(no inbound table yet)"
-echo
-as_user sqlite3 -cmd '.timeout 5000' "$home/mlmd.db" \
-	"SELECT '  ' || list || '  ' || subject FROM inbound
-	 ORDER BY received, spool_id" 2>/dev/null
+	"SELECT i.list, i.role, substr(i.subject, 1, 40) AS subject,
+	   CASE WHEN h.id IS NOT NULL THEN 'held #' || h.id
+	        ELSE (SELECT count(*) FROM outbound o
+	              WHERE o.message_id = i.message_id AND o.kind = 'post'
+	                AND o.list = i.list) || ' copies' END AS result
+	 FROM inbound i LEFT JOIN held h ON h.spool_id = i.spool_id
+	   AND h.list = i.list
+	 ORDER BY i.received, i.spool_id" ||
+	echo "(no database yet)"
+
+say "delivered copies in demo/run/maildir (one folder per member)"
+for d in "$run"/maildir/*/; do
+	[ -d "$d" ] || continue
+	printf '  %-36s %s\n' "$(basename "$d")" \
+		"$(find "$d/new" -type f 2>/dev/null | wc -l)"
+done | head -n 12
+echo "  ..."
+one=$(find "$run/maildir" -path '*/new/*' -type f 2>/dev/null |
+	xargs grep -l '^List-Id: .*denmark' 2>/dev/null | head -n 1)
+if [ -n "$one" ]; then
+	say "one delivered copy: $one"
+	sed -n '1,/^$/p' "$one" | grep -E '^(Return-Path|Delivered-To|From|To|Subject|List-Id|List-Unsubscribe|List-Post|Archived-At|Precedence):' | sed 's/^/  /'
+	echo "  ..."
+	tail -n 6 "$one" | sed 's/^/  /'
+fi
 
 say "members per list"
 for l in denmark sweden norway finland iceland all news coordinators; do
@@ -163,14 +190,15 @@ done
 say "where things are"
 cat <<EOF
   configuration   $conf
-  database        $home/mlmd.db   (sqlite3 it: tables inbound, members)
+  database        $home/mlmd.db   (tables members, inbound, held, outbound)
   raw messages    $home/store/
+  delivered mail  $run/maildir/<address>/new/
+  queue, held     $MLMCTL -c $conf queue | held
   spool           $home/spool/{incoming,active,quarantine}
   daemon log      $run/mlmd.log
 
-Not yet there (later issues): the post pipeline that delivers to members
-(their copies will appear in $run/maildir/<address>/new/),
-and the archive at http://127.0.0.1:8025/, which nothing serves yet.
+Not yet there (later issues): the archive at http://127.0.0.1:8025/,
+which nothing serves yet.
 
 Send more mail:  swaks --protocol LMTP --server 127.0.0.1 --port 8024 \\
                    --from you@example.net --to denmark@lists.example.org

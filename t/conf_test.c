@@ -83,6 +83,19 @@ static const struct bad_case {
     {G "/* never closed\n", 3, "unterminated comment"},
     {G "lmtp_max_sessions = 0\n", 3, "lmtp_max_sessions: 0 is out of range"},
     {G "lmtp_idle_timeout = abc\n", 3, "invalid integer value"},
+    {G "delivery_connections = 0\n", 3, "delivery_connections: 0 is out"},
+    {G "delivery_connections = 101\n", 3, "delivery_connections: 101"},
+    {G "delivery_batch = 1001\n", 3, "delivery_batch: 1001 is out"},
+    {G "verp = maybe\n", 3, "invalid"},
+    {G "delivery_lifetime = \"5 days\"\n", 3,
+     "delivery_lifetime: '5 days' is not a duration"},
+    {G "delivery_lifetime = \"10s\"\n", 3, "delivery_lifetime: '10s'"},
+    {G "delivery_lifetime = \"31d\"\n", 3, "delivery_lifetime: '31d'"},
+    {G "delivery_retry = \"-5m\"\n", 3, "delivery_retry: '-5m'"},
+    {G "delivery_retry = \"5w\"\n", 3, "delivery_retry: '5w'"},
+    {G "delivery_retry = \"99999999999s\"\n", 3, "delivery_retry:"},
+    {G "templates = \"\"\n", 3, "templates must not be empty"},
+    {G "list a {\n reply_to_override = perhaps\n}\n", 4, "invalid"},
     {G "list a {\n description = \"a\\tb\"\n}\n", 4, "control character"},
     {G "list a {\n posting = open\n", 3, "'{' is never closed"},
     {G "list a {\n owners = { \"a@b.org\"\n}\n", 3, "'{' is never closed"},
@@ -200,6 +213,13 @@ check_good(const struct conf *c, const char *what)
 	is_int(c->lmtp_max_sessions, 500, "%s: lmtp_max_sessions", what);
 	is_int(c->lmtp_idle_timeout, 300, "%s: lmtp_idle_timeout", what);
 	is_int(c->lmtp_session_timeout, 3600, "%s: lmtp_session_timeout", what);
+	is_int(c->delivery_connections, 4, "%s: delivery_connections", what);
+	is_int(c->delivery_batch, 50, "%s: delivery_batch", what);
+	is_int(c->verp, 0, "%s: verp off", what);
+	is_int(c->delivery_lifetime, 5 * 86400, "%s: delivery_lifetime", what);
+	is_int(c->delivery_retry, 300, "%s: delivery_retry", what);
+	ok(c->templates && strstr(c->templates, "/templates"),
+	   "%s: templates default", what);
 	is_int(c->n_lists, 4, "%s: four lists", what);
 
 	dk = conf_list(c, "DENMARK");
@@ -337,6 +357,28 @@ test_defaults(void)
 		is_int(c->separator, '-', "separator -");
 		is_str(c->base_url, "http://[::1]:80", "base_url with IPv6");
 		is_int(c->max_message_size, 1000, "size in bytes");
+	} else {
+		diag("%s", buf_str(&err));
+	}
+	conf_free(c);
+	buf_reset(&err);
+
+	c = conf_parse("d.conf",
+	               "domain = \"example.org\"\nhome = \"/srv/m\"\n"
+	               "delivery_connections = 16\ndelivery_batch = 1000\n"
+	               "verp = true\ndelivery_lifetime = \"36h\"\n"
+	               "delivery_retry = \"90\"\n"
+	               "templates = \"/etc/mlmd/templates\"\n"
+	               "list a { reply_to_override = true }\n",
+	               &err);
+	if (ok(c != NULL, "delivery options")) {
+		is_int(c->delivery_connections, 16, "16 connections");
+		is_int(c->delivery_batch, 1000, "1000 per transaction");
+		is_int(c->verp, 1, "verp on");
+		is_int(c->delivery_lifetime, 36 * 3600, "lifetime 36h");
+		is_int(c->delivery_retry, 90, "retry 90 s");
+		is_str(c->templates, "/etc/mlmd/templates", "templates path");
+		is_int(c->lists[0].reply_to_override, 1, "reply_to_override");
 	} else {
 		diag("%s", buf_str(&err));
 	}
