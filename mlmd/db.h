@@ -214,7 +214,8 @@ int db_out_fail(struct db *db, long long id, const char *code,
 		const char *text);
 /* The earliest next_attempt of a waiting row: 1 and *t, 0 if none. */
 int db_out_next_due(struct db *db, time_t *t);
-/* Rows of path not yet final (queued/deferred); -1 on error. */
+/* 1 if a row of path is not final yet (queued/deferred), 0 if none, -1
+ * on error. */
 long db_out_path_pending(struct db *db, const char *path);
 /* Copies of kind queued for recipient since t (notice rate limits). */
 long db_out_count_since(struct db *db, const char *recipient,

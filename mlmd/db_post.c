@@ -57,7 +57,8 @@ static const struct {
      "?5 || replace(m.address, '@', '=') || ?8, m.address, ?6, ?6, ?7 "
      MEMBERS_WHO_GET_POSTS},
     {ST_OUT_DUE,
-     "SELECT " OUT_COLS " FROM outbound WHERE " WAITING " AND id > ?1 "
+     "SELECT " OUT_COLS " FROM outbound INDEXED BY outbound_waiting "
+     "WHERE " WAITING " AND id > ?1 "
      "AND (?2 = 0 OR next_attempt <= ?3) ORDER BY id LIMIT ?4"},
     {ST_OUT_SENT,
      "UPDATE outbound SET state = 'sent', attempts = attempts + 1, "
@@ -75,7 +76,8 @@ static const struct {
     {ST_OUT_NEXT_DUE,
      "SELECT min(next_attempt) FROM outbound WHERE " WAITING},
     {ST_OUT_PATH_PENDING,
-     "SELECT count(*) FROM outbound WHERE path = ?1 AND " WAITING},
+     "SELECT EXISTS (SELECT 1 FROM outbound INDEXED BY "
+     "outbound_waiting_path WHERE path = ?1 AND " WAITING ")"},
     {ST_OUT_RECENT,
      "SELECT count(*) FROM outbound WHERE recipient = ?1 AND kind = ?2 "
      "AND created >= ?3"},

@@ -447,11 +447,14 @@ static const char schema_1[] =
  * cross-post check and the notice rate limit look at posts and notices
  * only; outbound_waiting is the queue runner's scan (a partial index:
  * only rows still to be sent are in it, so the scan stays small however
- * many sent rows are kept); outbound_recent serves the rate limit.
+ * many sent rows are kept), and outbound_waiting_path tells whether a
+ * copy file is still needed; outbound_recent serves the rate limit.
  */
 static const char schema_2[] =
     "ALTER TABLE outbound ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';\n"
     "CREATE INDEX outbound_waiting ON outbound(id)\n"
+    "  WHERE state IN ('queued', 'deferred');\n"
+    "CREATE INDEX outbound_waiting_path ON outbound(path)\n"
     "  WHERE state IN ('queued', 'deferred');\n"
     "CREATE INDEX outbound_recent ON outbound(recipient, kind, created);\n"
     "CREATE INDEX held_spool ON held(spool_id);\n";
