@@ -57,6 +57,9 @@
 #define DISPATCH_BATCH_BYTES (64 << 20) /* bytes held in memory per round */
 #define RETRY_MS             60000
 #define SHUTDOWN_GRACE_MS    30000
+#define HOUSEKEEPING_MS      3600000   /* expiry and retention, hourly */
+#define OUTBOUND_KEEP        (30 * 86400) /* sent rows kept for reports
+                                           * and the cross-post check */
 
 struct job {
 	char *id;
@@ -363,6 +366,23 @@ on_inotify(struct loop *l, int fd, short revents, void *arg)
 	if (kicked)
 		on_kick(m);
 	schedule_dispatch(m, DISPATCH_DELAY_MS);
+}
+
+/* Hourly: held posts past their expiry, old outbound rows. */
+static void
+on_housekeeping(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+	long n;
+
+	if ((n = db_held_expire(m->db)) > 0)
+		log_info("housekeeping: %ld held posts expired unmoderated", n);
+	if ((n = db_out_purge(m->db, time(NULL) - OUTBOUND_KEEP)) > 0)
+		log_info("housekeeping: %ld delivered copies older than %d "
+		         "days forgotten",
+		         n, OUTBOUND_KEEP / 86400);
+	if (!m->stopping)
+		loop_add_timer(l, HOUSEKEEPING_MS, on_housekeeping, m);
 }
 
 static void
@@ -675,6 +695,7 @@ daemon_run(struct mlmd *m)
 	}
 	/* Whatever waits in incoming/ (also from before a crash). */
 	schedule_dispatch(m, 0);
+	loop_add_timer(m->loop, 10000, on_housekeeping, m);
 	log_info("mlmd %s started (pid %ld)", PACKAGE_VERSION, (long)getpid());
 	report_ready(&ready_fd, EX_OK);
 	if (loop_run(m->loop) < 0)

@@ -220,6 +220,11 @@ long db_out_path_pending(struct db *db, const char *path);
 /* Copies of kind queued for recipient since t (notice rate limits). */
 long db_out_count_since(struct db *db, const char *recipient,
 			const char *kind, time_t t);
+/* Housekeeping: held posts past their expiry become 'expired'; outbound
+ * rows final (sent/failed) before `before` are deleted.  Rows changed,
+ * or -1. */
+long db_held_expire(struct db *db);
+long db_out_purge(struct db *db, time_t before);
 /* `mlmctl flush`: make every waiting row due now; rows changed or -1. */
 long db_out_flush(struct db *db);
 

@@ -697,8 +697,11 @@ db_out_count_since(struct db *db, const char *recipient, const char *kind,
 	return count1(db, s, "counting recent copies");
 }
 
-long
-db_out_flush(struct db *db)
+/* One UPDATE/DELETE with up to one time parameter, in its own
+ * transaction (or the caller's); rows changed or -1. */
+static long
+change(struct db *db, const char *sql, int n_times, time_t t,
+       const char *what)
 {
 	sqlite3_stmt *s;
 	long n = -1;
@@ -706,17 +709,44 @@ db_out_flush(struct db *db)
 
 	if (db_tx_start(db, &own) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db->h,
-	                       "UPDATE outbound SET next_attempt = 0 WHERE "
-	                       "state IN ('queued', 'deferred')",
-	                       -1, &s, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (n_times)
+			sqlite3_bind_int64(s, 1, t);
 		if (sqlite3_step(s) == SQLITE_DONE)
 			n = sqlite3_changes(db->h);
 		else
-			db_err(db, "flushing the queue");
+			db_err(db, what);
 		sqlite3_finalize(s);
 	} else {
-		db_err(db, "flushing the queue");
+		db_err(db, what);
 	}
 	return db_tx_end(db, own, n < 0 ? -1 : 0) < 0 ? -1 : n;
+}
+
+long
+db_out_flush(struct db *db)
+{
+	return change(db,
+	              "UPDATE outbound SET next_attempt = 0 WHERE "
+	              "state IN ('queued', 'deferred')",
+	              0, 0, "flushing the queue");
+}
+
+long
+db_held_expire(struct db *db)
+{
+	return change(db,
+	              "UPDATE held SET state = 'expired', decided_by = "
+	              "'expiry', decided_at = ?1 WHERE state = 'held' AND "
+	              "expires <= ?1",
+	              1, db_now(db), "expiring held posts");
+}
+
+long
+db_out_purge(struct db *db, time_t before)
+{
+	return change(db,
+	              "DELETE FROM outbound WHERE state IN ('sent', "
+	              "'failed') AND done_at < ?1",
+	              1, before, "purging the outbound table");
 }
