@@ -102,7 +102,9 @@ static const struct role_info {
     {ROLE_HELP, "help", "help", 0},
     {ROLE_CONFIRM, "confirm", "confirm", 1},
     {ROLE_MODERATE, "moderate", "moderate", 1},
-    {ROLE_BOUNCE, "bounce", "bounce", 1},
+    /* LIST+bounce@ is the envelope sender of batched copies and
+     * notices; LIST+bounce-USER=DOMAIN@ that of VERP copies */
+    {ROLE_BOUNCE, "bounce", "bounce", 2},
     {ROLE_RSVP, "rsvp", "rsvp", 1},
     {ROLE_EVENT, "event", "event", 0},
 };

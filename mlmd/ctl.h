@@ -7,6 +7,9 @@
 #ifndef MLMD_CTL_H
 #define MLMD_CTL_H
 
+#include <stddef.h>
+#include <time.h>
+
 struct conf;
 struct db;
 
@@ -14,6 +17,8 @@ struct ctl {
 	const char *conf_path;
 	struct conf *conf; /* loaded and validated before dispatch */
 	struct db *db;     /* NULL until ctl_db() opens it */
+	char operator[64]; /* who runs mlmctl (login name or "uid N"), read
+	                    * at start, before ctl_db() may drop to `user` */
 };
 
 /* Open home/mlmd.db (once); NULL on error (already reported). */
@@ -26,5 +31,23 @@ ctl_fn ctl_check_config;
 /* ctl_members.c: members LIST | add LIST ADDR... | remove LIST ADDR... |
  * import LIST FILE.csv | export LIST */
 ctl_fn ctl_members, ctl_add, ctl_remove, ctl_import, ctl_export;
+/* ctl_held.c: held [LIST] | approve ID... | reject ID... [--reason TEXT] |
+ * discard ID... */
+ctl_fn ctl_held, ctl_approve, ctl_reject, ctl_discard;
+/* ctl_queue.c: queue [--all] | flush */
+ctl_fn ctl_queue, ctl_flush;
+
+/*
+ * Display helpers (ctl_held.c) for text that came from outside.
+ * ctl_safe() appends s to out with every control character (C0, DEL,
+ * C1), bidirectional override and invalid UTF-8 byte shown as '?', cut
+ * after max_chars characters with "..." added.  ctl_age() writes the
+ * time from since to now as "42s", "5m", "3h" or "2d"; ctl_when() t as
+ * local "YYYY-MM-DD HH:MM:SS".
+ */
+struct buf;
+void ctl_safe(struct buf *out, const char *s, size_t max_chars);
+void ctl_age(time_t since, time_t now, char *out, size_t outsz);
+void ctl_when(time_t t, char *out, size_t outsz);
 
 #endif

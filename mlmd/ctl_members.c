@@ -63,18 +63,6 @@ find_list(struct ctl *ctl, const char *cmd, const char *name)
 	return l;
 }
 
-/* Who is acting, for the consent record: the login name, or uid N. */
-static void
-operator_name(char *out, size_t outsz)
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (pw && pw->pw_name && *pw->pw_name)
-		strlcpy_(out, pw->pw_name, outsz);
-	else
-		snprintf(out, outsz, "uid %lu", (unsigned long)getuid());
-}
-
 static void
 trim(const char **s, const char **e)
 {
@@ -201,7 +189,7 @@ add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 {
 	const struct list_conf *l;
 	struct buf name = BUF_INIT, how = BUF_INIT;
-	char addr[ADDR_MAX + 1], who[128];
+	char addr[ADDR_MAX + 1];
 	struct db *db;
 	int i, r, ex = EX_OK;
 
@@ -215,8 +203,7 @@ add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 		return EX_NOUSER;
 	if (!(db = ctl_db(ctl)))
 		return EX_UNAVAILABLE;
-	operator_name(who, sizeof(who));
-	buf_printf(&how, "mlmctl %s by %s", argv[0], who);
+	buf_printf(&how, "mlmctl %s by %s", argv[0], ctl->operator);
 	buf_init(&name, 4 * NAME_MAX_LEN);
 	for (i = 2; i < argc; i++) {
 		if (parse_mailbox(argv[i], addr, sizeof(addr), &name) < 0) {
@@ -560,7 +547,6 @@ ctl_import(struct ctl *ctl, int argc, char **argv)
 	struct import_count cnt = {0, 0, 0};
 	int idx[COL_N], n_cols, r, ex = EX_OK;
 	const char *path, *why = NULL;
-	char who[128];
 	struct db *db;
 
 	if (argc != 3) {
@@ -594,8 +580,7 @@ ctl_import(struct ctl *ctl, int argc, char **argv)
 		ex = EX_UNAVAILABLE;
 		goto out;
 	}
-	operator_name(who, sizeof(who));
-	buf_printf(&how, "import by %s from %s", who, path);
+	buf_printf(&how, "import by %s from %s", ctl->operator, path);
 	if (db_begin(db) < 0) {
 		ex = EX_TEMPFAIL;
 		goto out;

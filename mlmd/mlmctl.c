@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,12 @@ static const struct command {
     {"remove", ctl_remove, "LIST ADDR...", "unsubscribe addresses"},
     {"import", ctl_import, "LIST FILE.csv", "subscribe from a CSV file"},
     {"export", ctl_export, "LIST", "the members as CSV"},
+    {"held", ctl_held, "[LIST]", "posts waiting for a moderator"},
+    {"approve", ctl_approve, "ID...", "send held posts to the list"},
+    {"reject", ctl_reject, "ID...", "refuse held posts [--reason TEXT]"},
+    {"discard", ctl_discard, "ID...", "drop held posts silently"},
+    {"queue", ctl_queue, "[--all]", "copies waiting to be sent"},
+    {"flush", ctl_flush, "", "retry every waiting copy now"},
 };
 
 static void
@@ -131,12 +138,18 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ctl ctl = {SYSCONFDIR "/mlmd.conf", NULL, NULL};
+	struct ctl ctl = {SYSCONFDIR "/mlmd.conf", NULL, NULL, ""};
+	struct passwd *pw = getpwuid(getuid());
 	const struct command *cmd = NULL;
 	size_t i;
 	int opt, rc;
 
 	log_open("mlmctl", 1, L_INFO);
+	if (pw && pw->pw_name && *pw->pw_name)
+		strlcpy_(ctl.operator, pw->pw_name, sizeof(ctl.operator));
+	else
+		snprintf(ctl.operator, sizeof(ctl.operator), "uid %lu",
+		         (unsigned long)getuid());
 	/* '+': options end at the command; its own options are its own */
 	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (opt) {

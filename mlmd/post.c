@@ -847,6 +847,17 @@ post_plan_held(const struct post_plan *p, size_t k)
 	return 0;
 }
 
+long
+post_plan_queued(const struct post_plan *p)
+{
+	size_t i;
+	long n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += p->a[i].queued > 0 ? p->a[i].queued : 0;
+	return n;
+}
+
 void
 post_plan_free(struct post_plan *p)
 {

@@ -66,6 +66,8 @@ void post_plan_free(struct post_plan *p);
  */
 size_t post_plan_n_held(const struct post_plan *p);
 long long post_plan_held(const struct post_plan *p, size_t i);
+/* Copies the plan queued for members and owners (after post_commit()). */
+long post_plan_queued(const struct post_plan *p);
 
 /*
  * A notice to the sender of a held post: rendered from template name

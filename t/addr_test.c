@@ -98,6 +98,7 @@ static const struct route_case {
      "t0k"},
     {'+', "denmark+bounce-alice=example.org@lists.example.org", 0, "denmark",
      ROLE_BOUNCE, "alice=example.org"},
+    {'+', "denmark+bounce@lists.example.org", 0, "denmark", ROLE_BOUNCE, ""},
     {'+', "denmark+bounce-a+b=c.org@lists.example.org", 0, "denmark",
      ROLE_BOUNCE, "a+b=c.org"},
     {'+', "denmark+rsvp-R1@lists.example.org", 0, "denmark", ROLE_RSVP, "R1"},

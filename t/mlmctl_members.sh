@@ -176,7 +176,7 @@ sql() {
 	sqlite3 -batch -bail -cmd '.timeout 5000' "$T_DIR/home/mlmd.db" "$1"
 }
 if ! command -v sqlite3 >/dev/null 2>&1; then
-	skip 4 "no sqlite3 command"
+	skip 5 "no sqlite3 command"
 	done_testing
 fi
 is "$(sql "SELECT count(*) FROM consents WHERE action = 'subscribe' AND
@@ -186,6 +186,9 @@ is "$(sql "SELECT count(*) FROM consents WHERE action = 'unsubscribe' AND
 is "$(sql "SELECT count(*) FROM consents WHERE list = 'sweden' AND
 	how LIKE 'import by % from $DATA/good.csv'")" 4 \
 	"consent: import names the operator and the file"
+# The operator is who ran mlmctl, not the user it drops to as root.
+is "$(sql "SELECT count(*) FROM consents WHERE
+	how = 'mlmctl add by $(id -un)'")" 4 "consent: names the real operator"
 is "$(sql "SELECT count(*) FROM event_log WHERE kind = 'subscribe'")" 10 \
 	"event log: one row per subscription"
 
