@@ -808,6 +808,7 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_int(w, "delivery_connections", 1, 100, &c->delivery_connections);
 	get_int(w, "delivery_batch", 1, 1000, &c->delivery_batch);
 	c->verp = cfg_getbool(w->sec, "verp") ? 1 : 0;
+	c->relay_pipelining = cfg_getbool(w->sec, "relay_pipelining") ? 1 : 0;
 	get_duration(w, "delivery_lifetime", 60, 30 * 86400,
 	             &c->delivery_lifetime);
 	get_duration(w, "delivery_retry", 1, 86400, &c->delivery_retry);
@@ -1143,6 +1144,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("delivery_connections", 4, CFGF_NONE),
 	    CFG_INT("delivery_batch", 50, CFGF_NONE),
 	    CFG_BOOL("verp", cfg_false, CFGF_NONE),
+	    CFG_BOOL("relay_pipelining", cfg_true, CFGF_NONE),
 	    CFG_STR("delivery_lifetime", "5d", CFGF_NONE),
 	    CFG_STR("delivery_retry", "5m", CFGF_NONE),
 	    CFG_SEC("list", list_opts,
@@ -1413,10 +1415,11 @@ conf_print(const struct conf *c, FILE *f)
 	print_str(f, c->templates);
 	fprintf(f,
 	        "\ndelivery_connections = %d\ndelivery_batch = %d\n"
-	        "verp = %s\ndelivery_lifetime = \"%lds\"\n"
-	        "delivery_retry = \"%lds\"\n",
+	        "verp = %s\nrelay_pipelining = %s\n"
+	        "delivery_lifetime = \"%lds\"\ndelivery_retry = \"%lds\"\n",
 	        c->delivery_connections, c->delivery_batch,
-	        c->verp ? "true" : "false", c->delivery_lifetime,
+	        c->verp ? "true" : "false",
+	        c->relay_pipelining ? "true" : "false", c->delivery_lifetime,
 	        c->delivery_retry);
 	for (i = 0; i < c->n_lists; i++) {
 		const struct list_conf *l = &c->lists[i];

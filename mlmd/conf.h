@@ -62,6 +62,8 @@ struct conf {
 	int delivery_connections; /* parallel connections to the relay (4) */
 	int delivery_batch;  /* recipients per SMTP transaction (50) */
 	int verp;            /* one envelope per recipient, LIST+bounce-a=b@ */
+	int relay_pipelining; /* smtp:// relay without credentials: mlmd's
+	                       * own pipelining client (default 1) */
 	long delivery_lifetime; /* seconds a temporarily failing copy is
 	                         * retried (default 5 days) */
 	long delivery_retry; /* first retry after this many seconds, then

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "log.h"
 #include "loop.h"
+#include "out_pipe.h"
 #include "out_smtp.h"
 #include "util.h"
 
@@ -58,6 +59,7 @@ struct txn {
 };
 
 struct out_smtp {
+	struct out_pipe *pipe; /* mlmd's pipelining client, or NULL: curl */
 	struct loop *loop;
 	CURLM *multi;
 	char *url;
@@ -443,6 +445,17 @@ out_smtp_new(struct loop *l, const struct out_smtp_opts *opts)
 		      u);
 		return NULL;
 	}
+	/* A plain relay without credentials: the pipelining client. */
+	if (opts->pipelining && strncmp(u, "smtp://", 7) == 0 &&
+	    !memchr(u + 7, '@', strcspn(u + 7, "/"))) {
+		o = xcalloc(1, sizeof(*o));
+		o->pipe = out_pipe_new(l, opts);
+		if (!o->pipe) {
+			free(o);
+			return NULL;
+		}
+		return o;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		error("smtp: curl_global_init failed");
 		return NULL;
@@ -486,6 +499,11 @@ out_smtp_free(struct out_smtp *o)
 
 	if (!o)
 		return;
+	if (o->pipe) {
+		out_pipe_free(o->pipe);
+		free(o);
+		return;
+	}
 	if (o->timer_id)
 		loop_del_timer(o->loop, o->timer_id);
 	for (t = o->head; t; t = next) {
@@ -517,6 +535,9 @@ out_smtp_send(struct out_smtp *o, const char *from, const char *const *rcpts,
 	struct txn *t;
 	size_t i;
 
+	if (o->pipe)
+		return out_pipe_send(o->pipe, from, rcpts, n, data, len, fn,
+		                     arg);
 	if (!n || !fn)
 		return -1;
 	for (i = 0; i < n; i++)
@@ -557,5 +578,7 @@ out_smtp_send(struct out_smtp *o, const char *from, const char *const *rcpts,
 size_t
 out_smtp_pending(const struct out_smtp *o)
 {
+	if (o->pipe)
+		return out_pipe_pending(o->pipe);
 	return o->waiting + o->active;
 }

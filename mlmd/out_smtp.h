@@ -36,6 +36,9 @@ struct out_smtp_opts {
 	int max_conns;     /* parallel connections to the relay (default 4) */
 	long timeout_ms;   /* whole-transaction budget (default 300000) */
 	const char *cainfo;/* CA bundle for smtps/STARTTLS, NULL: system */
+	int pipelining;    /* 1: a plain smtp:// relay without credentials
+	                    * goes through mlmd's own client (out_pipe.c:
+	                    * RFC 2920 pipelining); 0: always libcurl */
 };
 
 /* NULL on error (logged).  The loop must outlive the out_smtp. */

@@ -208,10 +208,26 @@ load(struct outq *q, const char *path)
 	buf_free(&c->data);
 	c->path = xstrdup(path);
 	buf_init(&c->data, (size_t)1 << 31);
-	for (i = 0; i < file.len; i++) {
-		if (file.s[i] == '\n' && (i == 0 || file.s[i - 1] != '\r'))
-			buf_addc(&c->data, '\r');
-		buf_addc(&c->data, file.s[i]);
+	buf_grow(&c->data, file.len + file.len / 32 + 2);
+	/* LF -> CRLF, a line at a time */
+	{
+		const char *p = file.s, *end = file.s + file.len;
+
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			if (!nl) {
+				buf_add(&c->data, p, (size_t)(end - p));
+				break;
+			}
+			if (nl > p && nl[-1] == '\r') {
+				buf_add(&c->data, p, (size_t)(nl + 1 - p));
+			} else {
+				buf_add(&c->data, p, (size_t)(nl - p));
+				buf_add(&c->data, "\r\n", 2);
+			}
+			p = nl + 1;
+		}
 	}
 	buf_free(&file);
 	return &c->data;
@@ -656,6 +672,7 @@ outq_new(struct mlmd *m)
 		o.url = buf_str(&url);
 		o.helo = c->domain;
 		o.max_conns = c->delivery_connections;
+		o.pipelining = c->relay_pipelining;
 		q->smtp = out_smtp_new(m->loop, &o);
 		buf_free(&url);
 		if (!q->smtp)

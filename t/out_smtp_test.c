@@ -157,58 +157,35 @@ count_dump(const char *dir, int *rcpts, int *dots)
 	buf_free(&data);
 }
 
-int
-main(void)
+/*
+ * One pass over the relay: mode 0 libcurl, 1 mlmd's client with
+ * PIPELINING, 2 mlmd's client without (the sink offers PIPELINING unless
+ * the EHLO name starts with "nopipe").
+ */
+static void
+suite(int mode, int port, const char *dumpdir)
 {
-	const char *top = getenv("top_srcdir");
-	struct buf sink = BUF_INIT, url = BUF_INIT, msg = BUF_INIT;
-	struct buf ready = BUF_INIT, dump = BUF_INIT;
+	static const char *const names[] = {"curl", "pipelining",
+	                                    "no pipelining"};
+	struct buf url = BUF_INIT, msg = BUF_INIT;
 	struct result res[ARRAY_SIZE(cases)], many[40], down;
 	struct out_smtp_opts opts = {0};
 	struct out_smtp *o;
 	struct loop *l;
-	char dir[] = "out_smtp.tmp.XXXXXX", portstr[16];
-	char *argv[5];
-	pid_t pid;
-	int port, i, rcpts, dots, good = 0, want_rcpts = 0;
+	int i, rcpts, dots, good = 0, want_rcpts = 0, before_rcpts, before_dots;
 	size_t c, k;
+	const char *mname = names[mode];
 
-	log_open("out_smtp_test", 1, L_WARN);
-	if (access("/usr/bin/python3", X_OK) != 0 ||
-	    system("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") != 0) {
-		skip(1, "python3-aiosmtpd is not installed");
-		return done_testing();
-	}
-	if (!mkdtemp(dir) || (port = free_port()) < 0) {
-		printf("Bail out! no temp dir or port\n");
-		return 1;
-	}
-	buf_printf(&sink, "%s/t/helpers/smtp_sink.py", top ? top : "..");
-	buf_printf(&dump, "%s/dump", dir);
-	buf_printf(&ready, "%s/ready", buf_str(&dump));
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	argv[0] = "/usr/bin/python3";
-	argv[1] = (char *)buf_str(&sink);
-	argv[2] = portstr;
-	argv[3] = (char *)buf_str(&dump);
-	argv[4] = NULL;
-	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
-		printf("Bail out! cannot start the sink\n");
-		return 1;
-	}
-	for (i = 0; i < 200 && access(buf_str(&ready), F_OK) != 0; i++)
-		usleep(50000);
-	if (!ok(access(buf_str(&ready), F_OK) == 0, "sink started on %d", port))
-		goto out;
-
+	count_dump(dumpdir, &before_rcpts, &before_dots);
+	opts.pipelining = mode > 0;
 	l = loop_new();
 	buf_printf(&url, "smtp://127.0.0.1:%d", port);
 	opts.url = buf_str(&url);
-	opts.helo = "lists.mlmd.test";
+	opts.helo = mode == 2 ? "nopipe.lists.mlmd.test" : "lists.mlmd.test";
 	opts.max_conns = 3;
 	opts.timeout_ms = 20000;
 	o = out_smtp_new(l, &opts);
-	ok(o != NULL, "out_smtp_new");
+	ok(o != NULL, "%s: out_smtp_new", mname);
 
 	memset(res, 0, sizeof(res));
 	for (c = 0; c < ARRAY_SIZE(cases); c++) {
@@ -245,7 +222,7 @@ main(void)
 			if (cases[c].want[k] == 250)
 				want_rcpts++;
 		}
-		if (!ok(match, "%s", cases[c].name))
+		if (!ok(match, "%s: %s", mname, cases[c].name))
 			for (k = 0; k < res[c].n; k++)
 				diag("recipient %zu: %d (%s)", k, res[c].codes[k],
 				     res[c].err);
@@ -254,12 +231,15 @@ main(void)
 		if (many[i].done && many[i].codes[0] == 250 &&
 		    many[i].codes[9] == 250)
 			good++;
-	is_int(good, 40, "forty parallel transactions delivered");
+	is_int(good, 40, "%s: forty parallel transactions delivered", mname);
 	want_rcpts += 400;
-	ok(out_smtp_pending(o) == 0, "nothing pending afterwards");
-	count_dump(buf_str(&dump), &rcpts, &dots);
-	is_int(rcpts, want_rcpts, "the sink got every accepted recipient once");
-	ok(dots > 40, "lines with leading dots arrive intact (%d)", dots);
+	ok(out_smtp_pending(o) == 0, "%s: nothing pending afterwards", mname);
+	count_dump(dumpdir, &rcpts, &dots);
+	is_int(rcpts - before_rcpts, want_rcpts,
+	       "%s: the sink got every accepted recipient once", mname);
+	ok(dots - before_dots > 40,
+	   "%s: lines with leading dots arrive intact (%d)", mname,
+	   dots - before_dots);
 	out_smtp_free(o);
 
 	/* A relay that is down: every recipient unknown, with a reason. */
@@ -277,14 +257,60 @@ main(void)
 	}
 	run(l);
 	ok(down.done && down.codes[0] == 0 && down.codes[1] == 0 && down.err[0],
-	   "relay down: recipients unknown, reason given (%s)", down.err);
+	   "%s: relay down: recipients unknown, reason given (%s)", mname,
+	   down.err);
 	{
 		const char *r[1] = {"a\r\nRSET@example.org"};
 		ok(out_smtp_send(o, "", r, 1, "x", 1, done, &down) == -1,
-		   "a recipient with CRLF is refused");
+		   "%s: a recipient with CRLF is refused", mname);
 	}
 	out_smtp_free(o);
 	loop_free(l);
+	buf_free(&url);
+	buf_free(&msg);
+}
+
+int
+main(void)
+{
+	const char *top = getenv("top_srcdir");
+	struct buf sink = BUF_INIT;
+	struct buf ready = BUF_INIT, dump = BUF_INIT;
+	char dir[] = "out_smtp.tmp.XXXXXX", portstr[16];
+	char *argv[5];
+	pid_t pid;
+	int port, i, mode;
+
+	log_open("out_smtp_test", 1, L_WARN);
+	if (access("/usr/bin/python3", X_OK) != 0 ||
+	    system("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") != 0) {
+		skip(1, "python3-aiosmtpd is not installed");
+		return done_testing();
+	}
+	if (!mkdtemp(dir) || (port = free_port()) < 0) {
+		printf("Bail out! no temp dir or port\n");
+		return 1;
+	}
+	buf_printf(&sink, "%s/t/helpers/smtp_sink.py", top ? top : "..");
+	buf_printf(&dump, "%s/dump", dir);
+	buf_printf(&ready, "%s/ready", buf_str(&dump));
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	argv[0] = "/usr/bin/python3";
+	argv[1] = (char *)buf_str(&sink);
+	argv[2] = portstr;
+	argv[3] = (char *)buf_str(&dump);
+	argv[4] = NULL;
+	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
+		printf("Bail out! cannot start the sink\n");
+		return 1;
+	}
+	for (i = 0; i < 200 && access(buf_str(&ready), F_OK) != 0; i++)
+		usleep(50000);
+	if (!ok(access(buf_str(&ready), F_OK) == 0, "sink started on %d", port))
+		goto out;
+
+	for (mode = 0; mode < 3; mode++)
+		suite(mode, port, buf_str(&dump));
 out:
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
@@ -296,8 +322,6 @@ out:
 		buf_free(&cmd);
 	}
 	buf_free(&sink);
-	buf_free(&url);
-	buf_free(&msg);
 	buf_free(&ready);
 	buf_free(&dump);
 	return done_testing();

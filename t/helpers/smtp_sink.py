@@ -7,7 +7,9 @@ Recipients whose local part starts with "bad" are refused with 550 5.1.1,
 "tmp" with 451 4.2.0; a message containing the line "X-Sink: reject" is
 refused at the end of DATA with 554 5.6.0.  Each accepted message is
 written to DUMPDIR/NNNNNN.eml with "X-Sink-From:" and one "X-Sink-To:"
-line per accepted recipient on top.  Loopback only.
+line per accepted recipient on top.  PIPELINING (RFC 2920) is offered
+unless the client's EHLO name starts with "nopipe" (to test clients both
+ways).  Loopback only.
 """
 import asyncio
 import os
@@ -20,6 +22,15 @@ class Handler:
     def __init__(self, dump):
         self.dump = dump
         self.n = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname,
+                          responses):
+        session.host_name = hostname
+        if hostname.lower().startswith("nopipe"):
+            return responses
+        # aiosmtpd reads commands one after the other from the stream,
+        # so pipelined commands work; say so before the last line.
+        return responses[:-1] + ["250-PIPELINING"] + responses[-1:]
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         local = address.split("@")[0].lower()
