@@ -216,6 +216,7 @@ check_good(const struct conf *c, const char *what)
 	is_int(c->delivery_connections, 4, "%s: delivery_connections", what);
 	is_int(c->delivery_batch, 50, "%s: delivery_batch", what);
 	is_int(c->verp, 0, "%s: verp off", what);
+	is_int(c->relay_pipelining, 1, "%s: relay_pipelining on", what);
 	is_int(c->delivery_lifetime, 5 * 86400, "%s: delivery_lifetime", what);
 	is_int(c->delivery_retry, 300, "%s: delivery_retry", what);
 	ok(c->templates && strstr(c->templates, "/templates"),
@@ -366,7 +367,8 @@ test_defaults(void)
 	c = conf_parse("d.conf",
 	               "domain = \"example.org\"\nhome = \"/srv/m\"\n"
 	               "delivery_connections = 16\ndelivery_batch = 1000\n"
-	               "verp = true\ndelivery_lifetime = \"36h\"\n"
+	               "verp = true\nrelay_pipelining = false\n"
+	               "delivery_lifetime = \"36h\"\n"
 	               "delivery_retry = \"90\"\n"
 	               "templates = \"/etc/mlmd/templates\"\n"
 	               "list a { reply_to_override = true }\n",
@@ -375,6 +377,7 @@ test_defaults(void)
 		is_int(c->delivery_connections, 16, "16 connections");
 		is_int(c->delivery_batch, 1000, "1000 per transaction");
 		is_int(c->verp, 1, "verp on");
+		is_int(c->relay_pipelining, 0, "relay_pipelining off");
 		is_int(c->delivery_lifetime, 36 * 3600, "lifetime 36h");
 		is_int(c->delivery_retry, 90, "retry 90 s");
 		is_str(c->templates, "/etc/mlmd/templates", "templates path");
