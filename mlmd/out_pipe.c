@@ -86,6 +86,9 @@ struct conn {
 	struct conn *next;
 	int dead; /* closed: in o->graveyard until reap() */
 	int fd;
+	int later;          /* timer reporting a failure from the loop */
+	char later_why[256];
+	size_t ehlo_lines;  /* lines of the EHLO reply seen */
 	enum cstate state;
 	int pipelining, size_ext, eightbitmime;
 	struct buf in;
@@ -119,7 +122,15 @@ struct out_pipe {
 };
 
 static void kick(struct out_pipe *o);
+
+/* The budget of connect, greeting and EHLO: CONNECT_MS, or less. */
+static long
+connect_ms(const struct out_pipe *o)
+{
+	return o->timeout_ms < CONNECT_MS ? o->timeout_ms : CONNECT_MS;
+}
 static void on_fd(struct loop *l, int fd, short revents, void *arg);
+static void on_tick(struct loop *l, void *arg);
 
 /* ----- transactions --------------------------------------------------- */
 
@@ -179,6 +190,10 @@ conn_close(struct conn *c)
 
 	if (c->dead)
 		return;
+	if (c->later) {
+		loop_del_timer(o->loop, c->later);
+		c->later = 0;
+	}
 	for (pp = &o->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -328,11 +343,16 @@ on_reply(struct conn *c, int code, const char *text)
 	switch (c->state) {
 	case C_GREETING:
 		if (code != 220) {
-			conn_fail(c, text);
+			char why[300];
+
+			snprintf(why, sizeof(why), "%s greeted with %d %s",
+			         c->o->where, code, text);
+			conn_fail(c, why);
 			return;
 		}
 		send_line(c, "EHLO", c->o->helo, 0);
 		c->state = C_EHLO;
+		c->ehlo_lines = 0;
 		want_write(c);
 		return;
 	case C_EHLO:
@@ -361,6 +381,7 @@ on_reply(struct conn *c, int code, const char *text)
 		return;
 	case C_QUIT:
 		conn_close(c);
+		kick(c->o);
 		return;
 	case C_BODY:
 		final_reply(t, code, text);
@@ -438,6 +459,20 @@ on_reply(struct conn *c, int code, const char *text)
 	finish_txn(c, 1);
 }
 
+/* One EHLO extension line: "PIPELINING", "SIZE 10240000", ... */
+static void
+ehlo_keyword(struct conn *c, const char *kw)
+{
+	size_t n = strcspn(kw, " ");
+
+	if (n == 10 && strncasecmp(kw, "PIPELINING", 10) == 0)
+		c->pipelining = 1;
+	else if (n == 4 && strncasecmp(kw, "SIZE", 4) == 0)
+		c->size_ext = 1;
+	else if (n == 8 && strncasecmp(kw, "8BITMIME", 8) == 0)
+		c->eightbitmime = 1;
+}
+
 /* Parse the complete lines in c->in. */
 static void
 read_replies(struct conn *c)
@@ -455,6 +490,10 @@ read_replies(struct conn *c)
 		line = c->in.s + start;
 		len = (size_t)(nl - line);
 		start += len + 1;
+		if (len > LINE_MAX_) {
+			conn_fail(c, "reply line from the relay too long");
+			return;
+		}
 		if (len && line[len - 1] == '\r')
 			len--;
 		line[len] = '\0';
@@ -467,33 +506,11 @@ read_replies(struct conn *c)
 		}
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
 		       (line[2] - '0');
-		if (len > 3 && line[3] == '-') {
-			/* continuation: only EHLO's keywords matter */
-			if (c->state == C_EHLO) {
-				const char *kw = line + 4;
-
-				if (strncasecmp(kw, "PIPELINING", 10) == 0 &&
-				    (!kw[10] || kw[10] == ' '))
-					c->pipelining = 1;
-				else if (strncasecmp(kw, "SIZE", 4) == 0 &&
-				         (!kw[4] || kw[4] == ' '))
-					c->size_ext = 1;
-				else if (strncasecmp(kw, "8BITMIME", 8) == 0)
-					c->eightbitmime = 1;
-			}
-			continue;
-		}
-		if (c->state == C_EHLO && code == 250 && len > 4) {
-			const char *kw = line + 4;
-
-			/* the last keyword line has no '-' */
-			if (strncasecmp(kw, "PIPELINING", 10) == 0)
-				c->pipelining = 1;
-			else if (strncasecmp(kw, "SIZE", 4) == 0)
-				c->size_ext = 1;
-			else if (strncasecmp(kw, "8BITMIME", 8) == 0)
-				c->eightbitmime = 1;
-		}
+		/* EHLO: every line after the first names an extension. */
+		if (c->state == C_EHLO && code == 250 && c->ehlo_lines++ > 0)
+			ehlo_keyword(c, len > 4 ? line + 4 : "");
+		if (len > 3 && line[3] == '-')
+			continue; /* not the last line of the reply */
 		on_reply(c, code, len > 4 ? line + 4 : "");
 		if (c->dead)
 			return;
@@ -511,8 +528,8 @@ static int
 flush_out(struct conn *c)
 {
 	while (c->out.len > c->out_off) {
-		ssize_t n = write(c->fd, c->out.s + c->out_off,
-		                  c->out.len - c->out_off);
+		ssize_t n = send(c->fd, c->out.s + c->out_off,
+		                 c->out.len - c->out_off, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -549,7 +566,7 @@ on_fd(struct loop *l, int fd, short revents, void *arg)
 			return;
 		}
 		c->state = C_GREETING;
-		c->deadline = loop_now_ms() + CONNECT_MS;
+		c->deadline = loop_now_ms() + connect_ms(c->o);
 		want_write(c);
 		return;
 	}
@@ -565,14 +582,23 @@ on_fd(struct loop *l, int fd, short revents, void *arg)
 			}
 			n = read(fd, c->in.s + c->in.len, READ_CHUNK);
 			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
+				int e = errno;
+
+				if (e == EAGAIN || e == EINTR)
 					break;
-				conn_fail(c, strerror(errno));
+				read_replies(c);
+				if (!c->dead)
+					conn_fail(c, strerror(e));
 				return;
 			}
 			if (n == 0) {
+				/* What came before the end counts. */
+				read_replies(c);
+				if (c->dead)
+					return;
 				if (c->state == C_QUIT) {
 					conn_close(c);
+					kick(c->o);
 					return;
 				}
 				conn_fail(c, "the relay closed the connection");
@@ -580,7 +606,8 @@ on_fd(struct loop *l, int fd, short revents, void *arg)
 			}
 			c->in.len += (size_t)n;
 			c->in.s[c->in.len] = '\0';
-			if ((size_t)n < READ_CHUNK)
+			/* Parse as we go: no reply is longer than a line. */
+			if ((size_t)n < READ_CHUNK || c->in.len > 4 * READ_CHUNK)
 				break;
 		}
 		read_replies(c);
@@ -590,8 +617,38 @@ on_fd(struct loop *l, int fd, short revents, void *arg)
 	}
 }
 
-/* Open a connection for transaction t (or for none). */
-static int
+static void
+on_later(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+
+	c->later = 0;
+	reap(c->o);
+	conn_fail(c, c->later_why);
+}
+
+/*
+ * A failure found while the caller of out_pipe_send() is still on the
+ * stack: report it from the loop, so that a done callback never runs
+ * inside out_pipe_send().
+ */
+static void
+fail_later(struct conn *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->later = loop_add_timer(c->o->loop, 0, on_later, c);
+	if (c->later < 0) {
+		c->later = 0;
+		conn_fail(c, c->later_why);
+	}
+}
+
+/* Open a connection for transaction t; failures reach t's callback
+ * from the loop. */
+static void
 conn_open(struct out_pipe *o, struct ptxn *t)
 {
 	struct conn *c;
@@ -599,36 +656,39 @@ conn_open(struct out_pipe *o, struct ptxn *t)
 
 	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	            0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->o = o;
 	c->fd = fd;
 	c->t = t;
 	c->state = C_CONNECTING;
-	c->deadline = loop_now_ms() + CONNECT_MS;
+	c->deadline = loop_now_ms() + connect_ms(o);
 	buf_init(&c->in, 0);
 	buf_init(&c->out, 0);
 	c->next = o->conns;
 	o->conns = c;
 	o->n_conns++;
+	if (!o->timer)
+		o->timer = loop_add_timer(o->loop, TICK_MS, on_tick, o);
+	if (fd < 0) {
+		snprintf(c->later_why, sizeof(c->later_why),
+		         "cannot open a socket: %s", strerror(errno));
+		fail_later(c);
+		return;
+	}
 	if (connect(fd, (struct sockaddr *)&o->addr, o->alen) < 0 &&
 	    errno != EINPROGRESS) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "cannot connect to %s: %s",
-		         o->where, strerror(errno));
-		close(fd);
-		c->fd = -1;
-		conn_fail(c, why);
-		return 0;
+		snprintf(c->later_why, sizeof(c->later_why),
+		         "cannot connect to %s: %s", o->where, strerror(errno));
+		fail_later(c);
+		return;
 	}
 	if (loop_add_fd(o->loop, fd, POLLOUT, on_fd, c) < 0) {
-		conn_fail(c, "cannot watch the connection");
-		return 0;
+		strlcpy_(c->later_why, "cannot watch the connection",
+		         sizeof(c->later_why));
+		fail_later(c);
 	}
-	return 0;
 }
 
 /* Hand waiting transactions to idle connections, open new ones. */
@@ -658,16 +718,7 @@ kick(struct out_pipe *o)
 		o->waiting--;
 		o->active++;
 		t->next = NULL;
-		if (conn_open(o, t) < 0) {
-			char why[256];
-			size_t i;
-
-			snprintf(why, sizeof(why), "cannot open a socket: %s",
-			         strerror(errno));
-			for (i = 0; i < t->n; i++)
-				set_status(&t->st[i], 0, why);
-			ptxn_done(o, t, why);
-		}
+		conn_open(o, t);
 	}
 }
 
@@ -696,13 +747,15 @@ on_tick(struct loop *l, void *arg)
 			snprintf(why, sizeof(why), "%s: timed out", o->where);
 			/* Closes c only; new connections go to the head of
 			 * the list, so next stays valid. */
-			if (c->state == C_QUIT)
+			if (c->state == C_QUIT) {
 				conn_close(c);
-			else
+				kick(o);
+			} else {
 				conn_fail(c, why);
+			}
 		}
 	}
-	if (o->conns)
+	if (o->conns || o->head)
 		o->timer = loop_add_timer(l, TICK_MS, on_tick, o);
 }
 
@@ -875,8 +928,6 @@ out_pipe_send(struct out_pipe *o, const char *from, const char *const *rcpts,
 	o->tail = t;
 	o->waiting++;
 	kick(o);
-	if (!o->timer && o->conns)
-		o->timer = loop_add_timer(o->loop, TICK_MS, on_tick, o);
 	return 0;
 }
 
