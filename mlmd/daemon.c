@@ -377,6 +377,10 @@ on_housekeeping(struct loop *l, void *arg)
 
 	if ((n = db_held_expire(m->db)) > 0)
 		log_info("housekeeping: %ld held posts expired unmoderated", n);
+	if ((n = outq_gc(m, 600)) > 0)
+		log_info("housekeeping: %ld copies nobody waits for removed "
+		         "from out/",
+		         n);
 	if ((n = db_out_purge(m->db, time(NULL) - OUTBOUND_KEEP)) > 0)
 		log_info("housekeeping: %ld delivered copies older than %d "
 		         "days forgotten",
@@ -667,6 +671,11 @@ daemon_run(struct mlmd *m)
 	n = spool_recover(m->spool);
 	if (n > 0)
 		log_info("recovery: %d claimed files handed back", n);
+	/* Before the first round: nothing of this process is half done. */
+	if ((n = outq_gc(m, 0)) > 0)
+		log_info("recovery: %d copies nobody waits for removed from "
+		         "out/",
+		         n);
 	buf_printf(&kickdir, "%s/kick", m->conf->home);
 	m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->inotify_fd < 0 ||

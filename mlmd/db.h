@@ -205,7 +205,8 @@ long db_out_each(struct db *db, long long after, int due_only, long limit,
  * is over: then 'failed' (returns 1); with counts 0 (the relay did not
  * answer at all: not this copy's fault) only the note and next_attempt
  * change, and the lifetime does not end it.  fail (5xx):
- * 'failed', and a 'post' row also gets a bounces row for the bounce
+ * 'failed', and a 'post' row also gets a bounces row (kind hard, soft,
+ * content or policy from the RFC 3463 code in text) for the bounce
  * handling.  Return 0 (1 for an expired defer), -1 on error. */
 int db_out_sent(struct db *db, long long id);
 int db_out_defer(struct db *db, long long id, const char *code,

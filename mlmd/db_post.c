@@ -83,7 +83,7 @@ static const struct {
      "AND created >= ?3"},
     {ST_BOUNCE_INSERT,
      "INSERT INTO bounces (list, address, at, kind, status, diagnostic, "
-     "message_id) VALUES (?1, ?2, ?3, 'hard', ?4, ?5, ?6)"},
+     "message_id) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)"},
     {ST_HELD_INSERT,
      "INSERT INTO held (list, spool_id, message_id, sender, from_addr, "
      "subject, size, reason, created, expires) VALUES (?1, ?2, ?3, ?4, "
@@ -599,6 +599,41 @@ db_out_defer(struct db *db, long long id, const char *code, const char *text,
 	return db_tx_end(db, own, rc);
 }
 
+/*
+ * What a 5xx says (RFC 3463 enhanced code at the start of the text, e.g.
+ * "5.1.1 <x>: user unknown"): 'hard' for addresses (5.1.x, or no
+ * enhanced code), 'soft' for mailboxes and systems (5.2.x - 5.5.x),
+ * 'content' (5.6.x), 'policy' (5.7.x).  *status gets "5.1.1" or the
+ * basic code.
+ */
+static const char *
+bounce_kind(const char *code, const char *text, char *status, size_t sz)
+{
+	const char *t = text ? text : "";
+
+	if (t[0] >= '4' && t[0] <= '5' && t[1] == '.' && t[2] >= '0' &&
+	    t[2] <= '9') {
+		size_t n = strcspn(t, " ;,");
+
+		if (n >= sz)
+			n = sz - 1;
+		memcpy(status, t, n);
+		status[n] = '\0';
+		switch (t[2]) {
+		case '1':
+			return "hard";
+		case '6':
+			return "content";
+		case '7':
+			return "policy";
+		default:
+			return "soft";
+		}
+	}
+	strlcpy_(status, code ? code : "", sz);
+	return "hard";
+}
+
 int
 db_out_fail(struct db *db, long long id, const char *code, const char *text)
 {
@@ -615,20 +650,27 @@ db_out_fail(struct db *db, long long id, const char *code, const char *text)
 	bind_text(s, 3, text);
 	sqlite3_bind_int64(s, 4, db_now(db));
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && strcmp(db_col(s, 0), "post") == 0) {
-		/* A refused list copy counts for the bounce handling. */
+	if (rc == SQLITE_ROW && strcmp(db_col(s, 0), "post") == 0 && code &&
+	    code[0] == '5') {
+		/* A refused list copy is kept for the bounce handling
+		 * (issue 5 scores it; counted stays 0 here). */
 		b = st(db, ST_BOUNCE_INSERT);
 		if (!b) {
 			sqlite3_reset(s);
 			rc = -1;
 			goto out;
 		}
+		char status[16];
+		const char *kind =
+		    bounce_kind(code, text, status, sizeof(status));
+
 		bind_text(b, 1, db_col(s, 1));
 		bind_text(b, 2, db_col(s, 2));
 		sqlite3_bind_int64(b, 3, db_now(db));
-		bind_text(b, 4, code);
+		bind_text(b, 4, status);
 		bind_text(b, 5, text);
 		bind_text(b, 6, db_col(s, 3));
+		bind_text(b, 7, kind);
 		rc = db_run(db, b, "recording a bounce");
 	} else {
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE

@@ -28,11 +28,13 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -566,6 +568,9 @@ fill(struct outq *q)
 	int pass, sent = 0;
 
 	q->want_fill = 0;
+	/* Results first: a slot is free only once its results are
+	 * committed (the crash bound: connections x batch). */
+	flush_results(q);
 	if (q->m->stopping)
 		return;
 	if (q->pause_until > now) {
@@ -642,6 +647,49 @@ on_after(struct loop *l, void *arg)
 	flush_results(q);
 	if (q->want_fill)
 		fill(q);
+}
+
+/* ----- orphans ------------------------------------------------------------ */
+
+int
+outq_gc(struct mlmd *m, long min_age)
+{
+	struct buf dir = BUF_INIT;
+	struct dirent *d;
+	DIR *dp;
+	time_t now = time(NULL);
+	int n = 0;
+
+	buf_printf(&dir, "%s/out", m->conf->home);
+	dp = opendir(buf_str(&dir));
+	if (!dp) {
+		buf_free(&dir);
+		return 0;
+	}
+	while ((d = readdir(dp))) {
+		struct buf rel = BUF_INIT, full = BUF_INIT;
+		struct stat st;
+
+		if (d->d_name[0] == '.' && (!d->d_name[1] ||
+		                            strcmp(d->d_name, "..") == 0))
+			continue;
+		buf_printf(&rel, "out/%s", d->d_name);
+		buf_printf(&full, "%s/%s", buf_str(&dir), d->d_name);
+		/* A temporary file of a writer that died, or a copy no
+		 * row waits for (a crash between the last result and the
+		 * unlink, a plan whose transaction never committed). */
+		if (lstat(buf_str(&full), &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime >= min_age &&
+		    (d->d_name[0] == '.' ||
+		     db_out_path_pending(m->db, buf_str(&rel)) == 0) &&
+		    unlink(buf_str(&full)) == 0)
+			n++;
+		buf_free(&rel);
+		buf_free(&full);
+	}
+	closedir(dp);
+	buf_free(&dir);
+	return n;
 }
 
 /* ----- life --------------------------------------------------------------- */

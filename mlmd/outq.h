@@ -23,6 +23,13 @@ void outq_kick(struct outq *q, int flush);
 size_t outq_in_flight(const struct outq *q);
 
 /*
+ * Remove files under HOME/out that no waiting row needs and that were
+ * last written min_age seconds ago or earlier (0 at start-up, when no
+ * plan is half done in this process).  Returns how many.
+ */
+int outq_gc(struct mlmd *m, long min_age);
+
+/*
  * For other processes (mlmctl): tell the daemon of home to look at its
  * queue now, by creating HOME/kick/WHAT.PID ("flush" or "queue"), which
  * the daemon watches.  0 / -1 (the daemon also looks every 30 s).

@@ -779,10 +779,28 @@ commit_action(const struct post_ctx *ctx, struct post_plan *p,
 		break;
 	}
 	}
-	if (rc == 0 && a->notice &&
-	    db_out_add(ctx->db, l->name, "notice", p->message_id, a->notice, "",
-	               a->notice_to, c->delivery_lifetime) < 0)
-		rc = -1;
+	/* The limit again, in the transaction: messages of one round are
+	 * prepared before any of them is committed. */
+	if (rc == 0 && a->notice) {
+		if (db_out_count_since(ctx->db, a->notice_to, "notice",
+		                       time(NULL) - 86400) >= NOTICE_LIMIT) {
+			/* Not sent: the file goes (a retry would write it
+			 * again). */
+			struct buf f = BUF_INIT;
+
+			buf_printf(&f, "%s/%s", c->home, a->notice);
+			unlink(buf_str(&f));
+			buf_free(&f);
+			log_info("notice to <%s> not sent: %d a day at most",
+			         a->notice_to, NOTICE_LIMIT);
+			free(a->notice);
+			a->notice = NULL;
+		} else if (db_out_add(ctx->db, l->name, "notice",
+		                      p->message_id, a->notice, "",
+		                      a->notice_to, c->delivery_lifetime) < 0) {
+			rc = -1;
+		}
+	}
 	buf_free(&bounce);
 	buf_free(&ref);
 	return rc;

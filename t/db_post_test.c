@@ -336,7 +336,10 @@ test_queue(struct db *db)
 	       "a notice failed");
 	is_int(q_int("SELECT count(*) FROM bounces"), 1,
 	       "a failed post copy is a bounce, a failed notice is not");
-	is_str(q_str("SELECT status FROM bounces"), "550", "bounce status");
+	is_str(q_str("SELECT status FROM bounces"), "5.1.1",
+	       "bounce status: the enhanced code");
+	is_str(q_str("SELECT kind FROM bounces"), "hard",
+	       "5.1.1 is a hard bounce");
 	memset(&c, 0, sizeof(c));
 	is_int(db_out_each(db, 0, 1, 100, collect_row, &c), 5,
 	       "five due now (one sent, one failed, one waiting, one failed)");
@@ -366,6 +369,16 @@ test_queue(struct db *db)
 	is_int(db_out_purge(db, 20000), 4,
 	       "purge: the four final rows done before 20000");
 	is_int(q_int("SELECT count(*) FROM outbound"), 5, "five rows left");
+	memset(&c, 0, sizeof(c));
+	db_out_each(db, 0, 0, 100, collect_row, &c);
+	is_int(db_out_fail(db, c.ids[0], "554", "5.7.1 refused by policy"), 0,
+	       "refused by policy");
+	is_str(q_str("SELECT kind FROM bounces WHERE status = '5.7.1'"),
+	       "policy", "5.7.1 is a policy refusal, not a hard bounce");
+	is_int(db_out_fail(db, c.ids[1], "450", "4.2.2 full"), 0,
+	       "a 4xx given to fail");
+	is_int(q_int("SELECT count(*) FROM bounces WHERE status = '4.2.2'"), 0,
+	       "only 5xx are bounces");
 	db_set_now(db, 0);
 }
 

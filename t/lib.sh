@@ -48,7 +48,8 @@ T_DOMAIN=lists.mlmd.test
 T_USER=nobody
 # Seconds for each bounded wait; the sanitizer build is a few times slower.
 T_WAIT=${T_WAIT:-20}
-if grep -q 'fsanitize' "$top_builddir/Makefile" 2>/dev/null; then
+# (SAN_FLAGS: the fuzz targets put -fsanitize=fuzzer in every Makefile)
+if grep -q '^SAN_FLAGS = .*fsanitize' "$top_builddir/Makefile" 2>/dev/null; then
 	T_SAN=1
 	T_WAIT=$((T_WAIT * 2))
 else
