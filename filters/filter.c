@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "filter.h"
 #include "util.h"
@@ -90,4 +91,15 @@ filter_verdict_name(enum filter_verdict v)
 		return "owner";
 	}
 	return "unknown";
+}
+
+int
+filter_header_is(const char *name, const char *want)
+{
+	size_t n = strlen(name), w = strlen(want);
+
+	/* obsolete syntax (RFC 5322 4.5) allows space before the ':' */
+	while (n > w && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n == w && strncasecmp(name, want, w) == 0;
 }

@@ -71,6 +71,10 @@ extern const struct filter_stage *const filter_stages[];
 enum filter_verdict filter_run(const struct filter_post *p,
                                struct filter_result *r);
 
+/* 1 if a header field's name (as parsed) is want, ignoring case and
+ * white space before the ':' (shared by the stages). */
+int filter_header_is(const char *name, const char *want);
+
 /* "accept", "hold", ... (static) */
 const char *filter_verdict_name(enum filter_verdict v);
 

@@ -37,15 +37,6 @@
 
 #define KEYWORD_MAX 40 /* longest keyword quoted in a reason */
 
-static int
-name_is(const char *name, const char *want)
-{
-	size_t n = strlen(name), w = strlen(want);
-
-	while (n > w && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		n--;
-	return n == w && strncasecmp(name, want, w) == 0;
-}
 
 /* Skip white space and (nested) comments. */
 static const char *
@@ -153,7 +144,7 @@ run(const struct filter_post *p, struct filter_result *r)
 
 		if (!h->name || !h->value)
 			continue;
-		if (name_is(h->name, "auto-submitted")) {
+		if (filter_header_is(h->name, "auto-submitted")) {
 			k = keyword(h->value, &n);
 			if (word_is(k, n, "no"))
 				continue;
@@ -168,7 +159,7 @@ run(const struct filter_post *p, struct filter_result *r)
 			return decide(r, "automatic mail (Auto-Submitted) "
 			                 "goes to the owners");
 		}
-		if (name_is(h->name, "precedence")) {
+		if (filter_header_is(h->name, "precedence")) {
 			static const char *const bulk[] = {"bulk", "junk",
 			                                   "list"};
 			size_t j;

@@ -87,16 +87,6 @@ ident_is(const struct ident *id, char sep, const char *s, size_t n)
 	       strncasecmp(s + id->nlen + 1, id->dom, id->dlen) == 0;
 }
 
-/* Header name comparison; obsolete syntax allows space before ':'. */
-static int
-name_is(const char *name, const char *want)
-{
-	size_t n = strlen(name), w = strlen(want);
-
-	while (n > w && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		n--;
-	return n == w && strncasecmp(name, want, w) == 0;
-}
 
 static int
 list_id_is(const struct ident *id, const char *v)
@@ -135,9 +125,9 @@ run(const struct filter_post *p, struct filter_result *r)
 
 		if (!h->name || !h->value)
 			continue;
-		if ((name_is(h->name, "list-id") &&
+		if ((filter_header_is(h->name, "list-id") &&
 		     list_id_is(&id, h->value)) ||
-		    (name_is(h->name, "x-loop") && x_loop_is(&id, h->value))) {
+		    (filter_header_is(h->name, "x-loop") && x_loop_is(&id, h->value))) {
 			r->verdict = FILTER_HOLD;
 			r->stage = filter_loop.name;
 			r->notice = NULL;

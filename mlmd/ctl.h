@@ -21,6 +21,10 @@ struct ctl {
 	                    * at start, before ctl_db() may drop to `user` */
 };
 
+/* Flush standard output at the end of a command: EX_OK, or EX_IOERR
+ * after saying so (a full disk, a closed pipe). */
+int ctl_flush_stdout(void);
+
 /* Open home/mlmd.db (once); NULL on error (already reported). */
 struct db *ctl_db(struct ctl *ctl);
 

@@ -159,16 +159,6 @@ ctl_when(time_t t, char *out, size_t outsz)
 
 /* ----- helpers ------------------------------------------------------------ */
 
-static int
-flush_stdout(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "mlmctl: writing the output: %s\n",
-		        strerror(errno));
-		return EX_IOERR;
-	}
-	return EX_OK;
-}
 
 /* "12" or "#12" into *id; -1 if it is no positive number. */
 static int
@@ -262,7 +252,7 @@ ctl_held(struct ctl *ctl, int argc, char **argv)
 	if (r == 0 && w.n == 0)
 		printf(l ? "no held posts in %s\n" : "no held posts\n",
 		       l ? l->name : "");
-	return flush_stdout();
+	return ctl_flush_stdout();
 }
 
 /* ----- approve, reject, discard ------------------------------------------- */
@@ -629,7 +619,7 @@ decide_cmd(struct ctl *ctl, int argc, char **argv, enum decision what)
 		        d.cmd, ctl->conf->home);
 	tmpl_set_free(d.tmpl);
 	free(ids);
-	r = flush_stdout();
+	r = ctl_flush_stdout();
 	return ex != EX_OK ? ex : r;
 }
 

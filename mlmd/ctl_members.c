@@ -139,16 +139,6 @@ parse_mailbox(const char *arg, char *addr, size_t addrsz, struct buf *name)
 	return addr_normalise(arg, addr, addrsz);
 }
 
-static int
-flush_stdout(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "mlmctl: writing the output: %s\n",
-		        strerror(errno));
-		return EX_IOERR;
-	}
-	return EX_OK;
-}
 
 /* ----- members ------------------------------------------------------------ */
 
@@ -179,7 +169,7 @@ ctl_members(struct ctl *ctl, int argc, char **argv)
 	rc = db_member_each(db, l->name, print_member, NULL);
 	if (rc < 0)
 		return EX_TEMPFAIL;
-	return flush_stdout();
+	return ctl_flush_stdout();
 }
 
 /* ----- add, remove -------------------------------------------------------- */
@@ -239,7 +229,7 @@ add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 	}
 	buf_free(&name);
 	buf_free(&how);
-	r = flush_stdout();
+	r = ctl_flush_stdout();
 	return ex != EX_OK ? ex : r;
 }
 
@@ -616,7 +606,7 @@ ctl_import(struct ctl *ctl, int argc, char **argv)
 	}
 	printf("%ld added, %ld already members, %ld bad rows\n", cnt.added,
 	       cnt.already, cnt.bad);
-	ex = flush_stdout();
+	ex = ctl_flush_stdout();
 	if (ex == EX_OK && cnt.bad)
 		ex = EX_DATAERR;
 out:
@@ -685,5 +675,5 @@ ctl_export(struct ctl *ctl, int argc, char **argv)
 	printf("address,name,language,delivery\n");
 	if (db_member_each(db, l->name, export_member, NULL) < 0)
 		return EX_TEMPFAIL;
-	return flush_stdout();
+	return ctl_flush_stdout();
 }

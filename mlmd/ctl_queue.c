@@ -124,16 +124,6 @@ walk_row(const struct out_row *r, void *arg)
 	return 0;
 }
 
-static int
-flush_stdout(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "mlmctl: writing the output: %s\n",
-		        strerror(errno));
-		return EX_IOERR;
-	}
-	return EX_OK;
-}
 
 int
 ctl_queue(struct ctl *ctl, int argc, char **argv)
@@ -192,7 +182,7 @@ ctl_queue(struct ctl *ctl, int argc, char **argv)
 		free(w.g[i].kind);
 	}
 	free(w.g);
-	return flush_stdout();
+	return ctl_flush_stdout();
 }
 
 int
@@ -222,5 +212,5 @@ ctl_flush(struct ctl *ctl, int argc, char **argv)
 		        "it looks again within 30 seconds\n",
 		        ctl->conf->home);
 	printf("%ld %s made due now\n", n, n == 1 ? "copy" : "copies");
-	return flush_stdout();
+	return ctl_flush_stdout();
 }

@@ -75,6 +75,17 @@ usage(FILE *f, int full)
 	fprintf(f, "\nSee mlmctl(1) and mlmd.conf(5).\n");
 }
 
+int
+ctl_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "mlmctl: writing the output: %s\n",
+		        strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
 struct db *
 ctl_db(struct ctl *ctl)
 {
