@@ -225,12 +225,13 @@ loop_stop(struct loop *l)
 	l->stop = 1;
 }
 
-/* Run the timers that are due; returns ms until the next one, or -1. */
+/* Run the timers that are due; returns how many ran. */
 static int
 run_timers(struct loop *l)
 {
-	long long now = loop_now_ms(), next = -1;
+	long long now = loop_now_ms();
 	size_t i;
+	int ran = 0;
 
 	for (i = 0; i < l->n_timers;) {
 		if (l->timers[i].due <= now) {
@@ -239,18 +240,40 @@ run_timers(struct loop *l)
 			/* Remove first: the callback may add timers. */
 			l->timers[i] = l->timers[--l->n_timers];
 			t.fn(l, t.arg);
+			ran++;
 			now = loop_now_ms();
 			i = 0;
 			continue;
 		}
 		i++;
 	}
+	return ran;
+}
+
+/* ms until the next timer (0 if one is due), or -1 if there is none. */
+static int
+next_timeout(struct loop *l)
+{
+	long long now = loop_now_ms(), next = -1;
+	size_t i;
+
 	for (i = 0; i < l->n_timers; i++)
 		if (next < 0 || l->timers[i].due - now < next)
 			next = l->timers[i].due - now;
+	if (next < 0 && l->n_timers)
+		next = 0;
 	if (next > 60000)
 		next = 60000;
 	return (int)next;
+}
+
+static void
+run_afters(struct loop *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_after; i++)
+		l->after[i].fn(l, l->after[i].arg);
 }
 
 int
@@ -261,9 +284,13 @@ loop_run(struct loop *l)
 		size_t n = 0, i;
 		int timeout, r;
 
-		timeout = run_timers(l);
+		/* Timers are callbacks too: what they leave for the after
+		 * hooks (a new queue row, say) must not wait for poll(). */
+		if (run_timers(l) > 0 && !l->stop)
+			run_afters(l);
 		if (l->stop)
 			break;
+		timeout = next_timeout(l);
 		for (i = 0; i < l->n_fds; i++) {
 			if (!l->fds[i].used)
 				continue;
@@ -300,8 +327,7 @@ loop_run(struct loop *l)
 				continue;
 			e->fn(l, fd, l->pfd[i].revents, e->arg);
 		}
-		for (i = 0; i < l->n_after; i++)
-			l->after[i].fn(l, l->after[i].arg);
+		run_afters(l);
 	}
 	return 0;
 }

@@ -34,7 +34,8 @@ void loop_del_timer(struct loop *l, int id);
 /* Block signo and deliver it through the loop's signalfd. */
 int loop_add_signal(struct loop *l, int signo, loop_signal_fn *fn, void *arg);
 
-/* Call fn after each iteration's callbacks. */
+/* Call fn after each iteration's callbacks: once the due timers have run
+ * (when any did) and again once the ready descriptors have been served. */
 int loop_add_after(struct loop *l, loop_fn *fn, void *arg);
 
 /* Run until loop_stop(); 0, or -1 if poll() fails. */
