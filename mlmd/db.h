@@ -209,6 +209,8 @@ long db_out_each(struct db *db, long long after, int due_only, long limit,
  * content or policy from the RFC 3463 code in text) for the bounce
  * handling.  Return 0 (1 for an expired defer), -1 on error. */
 int db_out_sent(struct db *db, long long id);
+/* The same for n rows at once (one statement). */
+int db_out_sent_many(struct db *db, const long long *ids, size_t n);
 int db_out_defer(struct db *db, long long id, const char *code,
 		 const char *text, time_t at, int counts);
 int db_out_fail(struct db *db, long long id, const char *code,

@@ -63,6 +63,10 @@ static const struct {
     {ST_OUT_SENT,
      "UPDATE outbound SET state = 'sent', attempts = attempts + 1, "
      "done_at = ?2, last_code = '', last_error = '' WHERE id = ?1"},
+    {ST_OUT_SENT_MANY,
+     "UPDATE outbound SET state = 'sent', attempts = attempts + 1, "
+     "done_at = ?2, last_code = '', last_error = '' WHERE id IN "
+     "(SELECT value FROM json_each(?1))"},
     {ST_OUT_DEFER,
      "UPDATE outbound SET attempts = attempts + ?6, last_code = ?2, "
      "last_error = ?3, next_attempt = ?4, state = CASE WHEN ?6 AND "
@@ -74,13 +78,15 @@ static const struct {
      "last_code = ?2, last_error = ?3, done_at = ?4 WHERE id = ?1 "
      "RETURNING kind, list, recipient, message_id"},
     {ST_OUT_NEXT_DUE,
-     "SELECT min(next_attempt) FROM outbound WHERE " WAITING},
+     "SELECT min(next_attempt) FROM outbound INDEXED BY outbound_waiting "
+     "WHERE " WAITING},
     {ST_OUT_PATH_PENDING,
      "SELECT EXISTS (SELECT 1 FROM outbound INDEXED BY "
      "outbound_waiting_path WHERE path = ?1 AND " WAITING ")"},
     {ST_OUT_RECENT,
-     "SELECT count(*) FROM outbound WHERE recipient = ?1 AND kind = ?2 "
-     "AND created >= ?3"},
+     "SELECT count(*) FROM outbound INDEXED BY outbound_recent WHERE "
+     "recipient = ?1 AND kind = 'notice' AND ?2 = 'notice' AND "
+     "created >= ?3"},
     {ST_BOUNCE_INSERT,
      "INSERT INTO bounces (list, address, at, kind, status, diagnostic, "
      "message_id) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)"},
@@ -566,6 +572,33 @@ db_out_sent(struct db *db, long long id)
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, db_now(db));
 		rc = db_run(db, s, "recording a delivery");
+	}
+	return db_tx_end(db, own, rc);
+}
+
+int
+db_out_sent_many(struct db *db, const long long *ids, size_t n)
+{
+	struct buf json = BUF_INIT;
+	sqlite3_stmt *s;
+	size_t i;
+	int own, rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (db_tx_start(db, &own) < 0)
+		return -1;
+	s = st(db, ST_OUT_SENT_MANY);
+	if (s) {
+		buf_init(&json, 0);
+		buf_addc(&json, '[');
+		for (i = 0; i < n; i++)
+			buf_printf(&json, "%s%lld", i ? "," : "", ids[i]);
+		buf_addc(&json, ']');
+		bind_text(s, 1, buf_str(&json));
+		sqlite3_bind_int64(s, 2, db_now(db));
+		rc = db_run(db, s, "recording deliveries");
+		buf_free(&json);
 	}
 	return db_tx_end(db, own, rc);
 }

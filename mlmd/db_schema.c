@@ -448,7 +448,9 @@ static const char schema_1[] =
  * only; outbound_waiting is the queue runner's scan (a partial index:
  * only rows still to be sent are in it, so the scan stays small however
  * many sent rows are kept), and outbound_waiting_path tells whether a
- * copy file is still needed; outbound_recent serves the rate limit.
+ * copy file is still needed; outbound_recent serves the notice rate
+ * limit and holds notices only.  outbound_due (migration 1) goes: every
+ * change of a row's state had to move it, and the queue never needs it.
  */
 static const char schema_2[] =
     "ALTER TABLE outbound ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';\n"
@@ -456,7 +458,9 @@ static const char schema_2[] =
     "  WHERE state IN ('queued', 'deferred');\n"
     "CREATE INDEX outbound_waiting_path ON outbound(path)\n"
     "  WHERE state IN ('queued', 'deferred');\n"
-    "CREATE INDEX outbound_recent ON outbound(recipient, kind, created);\n"
+    "CREATE INDEX outbound_recent ON outbound(recipient, created)\n"
+    "  WHERE kind = 'notice';\n"
+    "DROP INDEX outbound_due;\n"
     "CREATE INDEX held_spool ON held(spool_id);\n";
 
 static const struct migration {

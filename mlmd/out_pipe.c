@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -759,6 +760,22 @@ on_tick(struct loop *l, void *arg)
 		o->timer = loop_add_timer(l, TICK_MS, on_tick, o);
 }
 
+/* 1 if any byte has its high bit set (BODY=8BITMIME), a word at a time. */
+static int
+has_8bit(const char *p, size_t n)
+{
+	uint64_t w, acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)p[i];
+	return (acc & 0x8080808080808080ULL) != 0;
+}
+
 /* ----- the interface ----------------------------------------------------- */
 
 /* "smtp://HOST[:PORT][/...]" -> address.  0 / -1 with why in err. */
@@ -914,9 +931,7 @@ out_pipe_send(struct out_pipe *o, const char *from, const char *const *rcpts,
 				buf_addc(&b, '.');
 		}
 	}
-	for (i = 0; i < len && !t->eightbit; i++)
-		if ((unsigned char)data[i] >= 0x80)
-			t->eightbit = 1;
+	t->eightbit = has_8bit(data, len);
 	if (len && data[len - 1] != '\n')
 		buf_adds(&b, "\r\n");
 	buf_adds(&b, ".\r\n");

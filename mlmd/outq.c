@@ -53,6 +53,7 @@
 #define IDLE_RESCAN_MS   30000      /* look at the table at least this often */
 #define MAILDIR_ROUND    256        /* copies written per loop iteration */
 #define CACHE_N          16         /* copy files kept in memory */
+#define FLUSH_MS         2          /* longest a finished result waits */
 
 struct oq_row {
 	long long id;
@@ -92,9 +93,13 @@ struct outq {
 	/* ids in flight: open addressing, 0 is empty, -1 a tombstone */
 	long long *fl;
 	size_t fl_cap, fl_n, fl_used;
-	size_t txns; /* transactions handed to out_smtp */
+	size_t txns; /* transactions holding a slot: handed to out_smtp and
+	              * not yet committed */
+	size_t done; /* of those, finished (results waiting for a commit) */
+	long long done_since; /* loop_now_ms() of the first of them */
 	struct oq_txn *live;
 	int timer;
+	int flush_timer; /* commit finished results by FLUSH_MS */
 	int want_fill;
 	time_t pause_until;
 	long relay_pause;
@@ -275,18 +280,31 @@ flush_results(struct outq *q)
 	size_t i, j;
 	int rc = 0;
 
-	if (!q->n_res)
+	if (!q->n_res) {
+		q->txns -= q->done < q->txns ? q->done : q->txns;
+		q->done = 0;
 		return;
+	}
 	if (db_begin(db) < 0) {
 		rc = -1;
 		goto out;
+	}
+	/* Deliveries in one statement; then the others one by one. */
+	{
+		long long *ids = xcalloc(q->n_res, sizeof(*ids));
+		size_t n = 0;
+
+		for (i = 0; i < q->n_res; i++)
+			if (q->res[i].kind == RES_SENT)
+				ids[n++] = q->res[i].id;
+		rc = db_out_sent_many(db, ids, n) < 0 ? -1 : 0;
+		free(ids);
 	}
 	for (i = 0; i < q->n_res && rc == 0; i++) {
 		struct result *r = &q->res[i];
 
 		switch (r->kind) {
 		case RES_SENT:
-			rc = db_out_sent(db, r->id);
 			break;
 		case RES_DEFER:
 			rc = db_out_defer(db, r->id, r->code, r->text,
@@ -364,6 +382,9 @@ out:
 		free(r->list);
 	}
 	q->n_res = 0;
+	/* Committed (or given up: sent again later): the slots are free. */
+	q->txns -= q->done < q->txns ? q->done : q->txns;
+	q->done = 0;
 }
 
 /* ----- sending ------------------------------------------------------------ */
@@ -439,7 +460,8 @@ on_done(void *arg, const struct out_rcpt_status *st, size_t n,
 	}
 	for (; i < t->n; i++) /* defensive: fewer statuses than rows */
 		fl_del(q, t->rows[i].id);
-	q->txns--;
+	if (q->done++ == 0)
+		q->done_since = loop_now_ms();
 	q->want_fill = 1;
 	txn_free(t);
 }
@@ -638,12 +660,37 @@ on_timer(struct loop *l, void *arg)
 	fill(q);
 }
 
-/* After every loop iteration: record what finished, send what is due. */
+static void
+on_flush(struct loop *l, void *arg)
+{
+	struct outq *q = arg;
+
+	q->flush_timer = 0;
+	fill(q); /* flushes first */
+}
+
+/*
+ * After every loop iteration: record what finished, send what is due.
+ * Finished transactions are committed together, once half the
+ * connections have finished or none is still busy or FLUSH_MS have
+ * passed: one commit (one WAL write, one set of locks) for several
+ * transactions instead of one each.  Their slots stay taken until then,
+ * so a crash still repeats at most connections x batch copies.
+ */
 static void
 on_after(struct loop *l, void *arg)
 {
 	struct outq *q = arg;
+	size_t half = (size_t)q->m->conf->delivery_connections / 2;
 
+	if (q->done && q->done < (half ? half : 1) && q->done < q->txns &&
+	    loop_now_ms() - q->done_since < FLUSH_MS && !q->m->stopping) {
+		if (!q->flush_timer)
+			q->flush_timer = loop_add_timer(l, FLUSH_MS, on_flush, q);
+		if (q->flush_timer < 0)
+			q->flush_timer = 0;
+		return;
+	}
 	flush_results(q);
 	if (q->want_fill)
 		fill(q);
@@ -785,6 +832,8 @@ outq_free(struct outq *q)
 	flush_results(q);
 	if (q->timer)
 		loop_del_timer(q->m->loop, q->timer);
+	if (q->flush_timer)
+		loop_del_timer(q->m->loop, q->flush_timer);
 	/* Transactions still in flight are abandoned: their rows wait in the
 	 * table and go out at the next start. */
 	out_smtp_free(q->smtp);
