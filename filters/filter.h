@@ -75,6 +75,10 @@ enum filter_verdict filter_run(const struct filter_post *p,
  * white space before the ':' (shared by the stages). */
 int filter_header_is(const char *name, const char *want);
 
+/* A size for people: "812 bytes", "3.1 MB" (binary units, one decimal,
+ * rounded up or down); filter_size.c, also used for the sender's notice. */
+void filter_size_text(char *out, size_t outsz, size_t n, int round_up);
+
 /* "accept", "hold", ... (static) */
 const char *filter_verdict_name(enum filter_verdict v);
 

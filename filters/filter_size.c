@@ -21,8 +21,8 @@
 #include "conf.h"
 #include "filter.h"
 
-static void
-human(char *out, size_t outsz, size_t n, int round_up)
+void
+filter_size_text(char *out, size_t outsz, size_t n, int round_up)
 {
 	static const char *const units[] = {"kB", "MB", "GB", "TB"};
 	unsigned long long u = 1024, whole, rem, tenths;
@@ -57,8 +57,8 @@ run(const struct filter_post *p, struct filter_result *r)
 
 	if (!p->list || p->list->max_size == 0 || p->size <= p->list->max_size)
 		return FILTER_PASS;
-	human(got, sizeof(got), p->size, 1);
-	human(max, sizeof(max), p->list->max_size, 0);
+	filter_size_text(got, sizeof(got), p->size, 1);
+	filter_size_text(max, sizeof(max), p->list->max_size, 0);
 	r->verdict = FILTER_REJECT;
 	r->stage = filter_size.name;
 	r->notice = "too_big.txt";

@@ -112,6 +112,19 @@ now(const struct db *db)
 /* Run a prepared statement that returns no rows; 0 / -1.  Leaves it
  * reset so that it holds no read lock. */
 int
+db_exists(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_err(db, what);
+}
+
+int
 db_run(struct db *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -355,19 +368,12 @@ static int
 member_exists(struct db *db, const char *list, const char *key)
 {
 	sqlite3_stmt *st = stmt(db, ST_MEMBER_FIND);
-	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_err(db, "looking up a member");
+	return db_exists(db, st, "looking up a member");
 }
 
 static int
@@ -593,18 +599,11 @@ int
 db_inbound_done(struct db *db, const char *spool_id)
 {
 	sqlite3_stmt *st = stmt(db, ST_INBOUND_DONE);
-	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, spool_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_err(db, "looking up a spool id");
+	return db_exists(db, st, "looking up a spool id");
 }
 
 static const char *

@@ -43,6 +43,7 @@ enum db_stmt {
 	ST_ACCEPT_FIND,
 	ST_MSG_INSERT,
 	ST_MSG_THREAD,
+	ST_MSG_SET_THREAD,
 	ST_MSG_TEXT,
 	ST_N
 };
@@ -73,6 +74,9 @@ int db_run(struct db *db, sqlite3_stmt *st, const char *what);
 int db_tx_start(struct db *db, int *own);
 /* ... and its end: commit if rc >= 0, else roll back; rc or -1. */
 int db_tx_end(struct db *db, int own, int rc);
+/* Step a bound query: 1 if it returns a row, 0 if none, -1 (logged with
+ * what) on error; the statement is reset. */
+int db_exists(struct db *db, sqlite3_stmt *st, const char *what);
 /* Column i as text, "" for NULL. */
 const char *db_col(sqlite3_stmt *st, int i);
 

@@ -114,6 +114,7 @@ static const struct {
     {ST_MSG_THREAD,
      "SELECT coalesce(thread_id, id) FROM messages WHERE list = ?1 AND "
      "message_id = ?2"},
+    {ST_MSG_SET_THREAD, "UPDATE messages SET thread_id = ?1 WHERE id = ?2"},
     {ST_MSG_TEXT, "INSERT INTO message_text (message, body) VALUES (?1, ?2)"},
 };
 
@@ -193,18 +194,12 @@ int
 db_accept_sender(struct db *db, const char *list, const char *address)
 {
 	sqlite3_stmt *s = st(db, ST_ACCEPT_FIND);
-	int rc;
 
 	if (!s)
 		return -1;
 	bind_text(s, 1, list);
 	bind_text(s, 2, address);
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_ROW    ? 1
-	     : rc == SQLITE_DONE ? 0
-	                         : db_err(db, "looking up accepted senders");
-	sqlite3_reset(s);
-	return rc;
+	return db_exists(db, s, "looking up accepted senders");
 }
 
 /* ----- held posts ------------------------------------------------------- */
@@ -419,26 +414,13 @@ db_message_add(struct db *db, const struct archived *a, long long *id)
 			end = p;
 		}
 	}
-	{
-		struct buf sql = BUF_INIT;
-		sqlite3_stmt *u;
-
-		buf_adds(&sql, "UPDATE messages SET thread_id = ?1 WHERE id = ?2");
-		if (sqlite3_prepare_v2(db->h, buf_str(&sql), -1, &u, NULL) !=
-		    SQLITE_OK) {
-			buf_free(&sql);
-			db_err(db, "threading");
-			goto out;
-		}
-		buf_free(&sql);
-		sqlite3_bind_int64(u, 1, thread ? thread : row);
-		sqlite3_bind_int64(u, 2, row);
-		rc = sqlite3_step(u) == SQLITE_DONE ? 0 : db_err(db, "threading");
-		sqlite3_finalize(u);
-		if (rc < 0)
-			goto out;
-		rc = -1;
-	}
+	s = st(db, ST_MSG_SET_THREAD);
+	if (!s)
+		goto out;
+	sqlite3_bind_int64(s, 1, thread ? thread : row);
+	sqlite3_bind_int64(s, 2, row);
+	if (db_run(db, s, "threading") < 0)
+		goto out;
 	if (a->text) {
 		s = st(db, ST_MSG_TEXT);
 		if (!s)

@@ -77,7 +77,14 @@ struct result {
 	int attempts;
 	char code[8];
 	char text[200];
+	size_t copy; /* index in outq.copies */
+};
+
+/* A copy file results of the coming commit are about: its list gets the
+ * deliveries counted, and the file goes when nobody waits for it. */
+struct touched {
 	char *path, *list;
+	long sent;
 };
 
 struct cached {
@@ -105,9 +112,11 @@ struct outq {
 	long relay_pause;
 	struct result *res;
 	size_t n_res, cap_res;
+	struct touched *copies; /* distinct copies of res (few: one per
+	                         * transaction at most) */
+	size_t n_copies, cap_copies;
 	struct cached cache[CACHE_N];
 	size_t cache_next;
-	long long sent_total;
 };
 
 /* ----- the in-flight set ------------------------------------------------ */
@@ -257,8 +266,19 @@ add_result(struct outq *q, const struct oq_txn *t, size_t i,
 	if (code)
 		snprintf(r->code, sizeof(r->code), "%d", code);
 	strlcpy_(r->text, text ? text : "", sizeof(r->text));
-	r->path = xstrdup(t->path);
-	r->list = xstrdup(t->list);
+	for (r->copy = 0; r->copy < q->n_copies; r->copy++)
+		if (strcmp(q->copies[r->copy].path, t->path) == 0)
+			break;
+	if (r->copy == q->n_copies) {
+		q->copies = xgrow(q->copies, &q->cap_copies, q->n_copies + 1,
+		                  sizeof(*q->copies));
+		q->copies[q->n_copies].path = xstrdup(t->path);
+		q->copies[q->n_copies].list = xstrdup(t->list);
+		q->copies[q->n_copies].sent = 0;
+		q->n_copies++;
+	}
+	if (kind == RES_SENT)
+		q->copies[r->copy].sent++;
 }
 
 static long
@@ -327,21 +347,18 @@ flush_results(struct outq *q)
 		rc = rc < 0 ? -1 : 0;
 	}
 	/* Deliveries per list, for the reports. */
-	for (i = 0; i < q->n_res && rc == 0; i++) {
-		long n = 0;
+	for (i = 0; i < q->n_copies && rc == 0; i++) {
+		long n = q->copies[i].sent;
 
-		if (q->res[i].kind != RES_SENT || !q->res[i].list)
+		for (j = 0; j < i; j++) /* counted with an earlier copy */
+			if (strcmp(q->copies[j].list, q->copies[i].list) == 0)
+				break;
+		if (j < i || n == 0)
 			continue;
-		for (j = i; j < q->n_res; j++)
-			if (q->res[j].kind == RES_SENT && q->res[j].list &&
-			    strcmp(q->res[j].list, q->res[i].list) == 0) {
-				n++;
-				if (j != i) {
-					free(q->res[j].list);
-					q->res[j].list = NULL;
-				}
-			}
-		rc = db_log_event(db, q->res[i].list, "delivered", NULL, n);
+		for (j = i + 1; j < q->n_copies; j++)
+			if (strcmp(q->copies[j].list, q->copies[i].list) == 0)
+				n += q->copies[j].sent;
+		rc = db_log_event(db, q->copies[i].list, "delivered", NULL, n);
 	}
 	if (rc == 0)
 		rc = db_commit(db);
@@ -353,34 +370,23 @@ out:
 		         "be sent again",
 		         q->n_res);
 	/* Files nobody waits for any more. */
-	for (i = 0; i < q->n_res; i++) {
-		struct result *r = &q->res[i];
+	for (i = 0; i < q->n_copies; i++) {
+		const char *path = q->copies[i].path;
 
-		if (rc == 0 && r->path) {
-			for (j = i + 1; j < q->n_res; j++)
-				if (q->res[j].path &&
-				    strcmp(q->res[j].path, r->path) == 0) {
-					free(q->res[j].path);
-					q->res[j].path = NULL;
-				}
-			if (db_out_path_pending(db, r->path) == 0) {
-				struct buf full = BUF_INIT;
+		if (rc == 0 && db_out_path_pending(db, path) == 0) {
+			struct buf full = BUF_INIT;
 
-				buf_printf(&full, "%s/%s", q->m->conf->home,
-				           r->path);
-				if (unlink(buf_str(&full)) < 0 &&
-				    errno != ENOENT)
-					log_warn("%s: %s", buf_str(&full),
-					         strerror(errno));
-				cache_drop(q, r->path);
-				buf_free(&full);
-			}
+			buf_printf(&full, "%s/%s", q->m->conf->home, path);
+			if (unlink(buf_str(&full)) < 0 && errno != ENOENT)
+				log_warn("%s: %s", buf_str(&full),
+				         strerror(errno));
+			cache_drop(q, path);
+			buf_free(&full);
 		}
-		if (r->kind == RES_SENT)
-			q->sent_total++;
-		free(r->path);
-		free(r->list);
+		free(q->copies[i].path);
+		free(q->copies[i].list);
 	}
+	q->n_copies = 0;
 	q->n_res = 0;
 	/* Committed (or given up: sent again later): the slots are free. */
 	q->txns -= q->done < q->txns ? q->done : q->txns;
@@ -844,6 +850,7 @@ outq_free(struct outq *q)
 		buf_free(&q->cache[i].data);
 	}
 	free(q->res);
+	free(q->copies);
 	free(q->fl);
 	free(q->maildir);
 	free(q);

@@ -253,17 +253,6 @@ notice_allowed(const struct post_ctx *ctx, const char *addr)
 	return 1;
 }
 
-static void
-human_size(size_t n, char *out, size_t outsz)
-{
-	if (n >= (size_t)1 << 20)
-		snprintf(out, outsz, "%.1f MB", (double)n / (1 << 20));
-	else if (n >= 1024)
-		snprintf(out, outsz, "%.0f KB", (double)n / 1024);
-	else
-		snprintf(out, outsz, "%zu bytes", n);
-}
-
 /* Render template name for the sender and write it as out/FILE.  0, 1 if
  * no notice is due, -1 on error. */
 static int
@@ -294,8 +283,9 @@ make_notice(const struct post_ctx *ctx, const struct list_conf *l,
 	tmpl_vars_set(v, "subject", subject);
 	tmpl_vars_set(v, "reason", reason);
 	tmpl_vars_set(v, "owner_address", buf_str(&owner));
-	human_size(size, sz, sizeof(sz));
-	human_size(l->max_size, max, sizeof(max));
+	/* as the size stage words it: never "as large as" the limit */
+	filter_size_text(sz, sizeof(sz), size, 1);
+	filter_size_text(max, sizeof(max), l->max_size, 0);
 	tmpl_vars_set(v, "size", sz);
 	tmpl_vars_set(v, "max_size", max);
 	if (tmpl_render_mail(t, v, &subj, &body, &err) < 0) {
