@@ -187,6 +187,56 @@ for l in denmark sweden norway finland iceland all news coordinators; do
 	printf '  %-14s %s\n' "$l" "$n"
 done
 
+say "two participants join by email: Sofie in Danish, Yusuf in Arabic"
+# Sofie writes to the one-command address; Yusuf writes to -request and
+# asks for Arabic in the same mail.  Each gets a confirmation in their
+# language, replies to it (a plain reply confirms), and gets the welcome.
+$PY - "$run/lmtp.sock" "$run/maildir" <<'EOF'
+import email, email.policy, glob, os, re, smtplib, sys, time
+sock, md = sys.argv[1], sys.argv[2]
+
+def send(frm, to, subject, body, mid):
+    msg = ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n"
+           % (frm, to, subject, mid, body)).encode("utf-8")
+    s = smtplib.LMTP(sock, timeout=30)
+    s.sendmail(frm, [to], msg)
+    s.quit()
+
+def wait_mail(addr, n):
+    for _ in range(200):
+        files = sorted(glob.glob(os.path.join(md, addr, "new", "*")),
+                       key=os.path.getmtime)
+        if len(files) >= n:
+            return files[n - 1]
+        time.sleep(0.1)
+    sys.exit("demo: no mail %d for %s" % (n, addr))
+
+def show(path):
+    m = email.message_from_binary_file(open(path, "rb"),
+                                       policy=email.policy.default)
+    print("    [%s] %s" % (m["Content-Language"], m["Subject"]))
+    print("    %s" % os.path.relpath(path, os.path.dirname(md)))
+    return m
+
+people = [
+    ("sofie.nielsen@example.dk", "denmark+subscribe@lists.example.org",
+     "Tilmelding", "Hej, jeg vil gerne være med."),
+    ("yusuf.haddad@example.net", "denmark-request@lists.example.org",
+     "subscribe", "subscribe\nlanguage ar\n\nشكراً"),
+]
+for i, (who, to, subj, body) in enumerate(people):
+    print("  %s -> %s" % (who, to))
+    send(who, to, subj, body, "join%d@demo" % i)
+    m = show(wait_mail(who, 1))
+    reply = re.search(r"([^<>\s]+\+confirm-[^<>\s]+@[^<>\s]+)",
+                      str(m["Reply-To"])).group(1)
+    print("  %s replies to %s" % (who, reply))
+    send(who, reply, "Re: " + str(m["Subject"]), "> ...", "ok%d@demo" % i)
+    show(wait_mail(who, 2))
+EOF
+
 say "where things are"
 cat <<EOF
   configuration   $conf
@@ -197,8 +247,8 @@ cat <<EOF
   spool           $home/spool/{incoming,active,quarantine}
   daemon log      $run/mlmd.log
 
-Not yet there (later issues): the archive at http://127.0.0.1:8025/,
-which nothing serves yet.
+The web front door (confirmation and unsubscribe links) listens on
+http://127.0.0.1:8025/; the archive pages there come with a later issue.
 
 Send more mail:  swaks --protocol LMTP --server 127.0.0.1 --port 8024 \\
                    --from you@example.net --to denmark@lists.example.org

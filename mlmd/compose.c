@@ -75,7 +75,10 @@ compose_text(const struct compose *c, struct buf *out)
 	    (c->from_name && (!one_line(c->from_name) ||
 	                      !utf8_valid(c->from_name, strlen(c->from_name)))) ||
 	    (c->lang && (!one_line(c->lang) || strpbrk(c->lang, " ;\""))) ||
-	    (c->auto_submitted && !one_line(c->auto_submitted)))
+	    (c->auto_submitted && !one_line(c->auto_submitted)) ||
+	    (c->reply_to && !addr_ok(c->reply_to)) ||
+	    (c->list_id && (!one_line(c->list_id) || strpbrk(c->list_id,
+	                                                     " <>\"\\"))))
 		return -1;
 	gmtime_r(&c->date, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -90,6 +93,8 @@ compose_text(const struct compose *c, struct buf *out)
 		buf_printf(&b, "From: <%s>\n", c->from_addr);
 	}
 	buf_printf(&b, "To: <%s>\n", c->to);
+	if (c->reply_to)
+		buf_printf(&b, "Reply-To: <%s>\n", c->reply_to);
 	mime_header_text(&b, "\n", "Subject", c->subject);
 	buf_printf(&b, "Date: %s\nMessage-ID: <%s>\n", date, c->message_id);
 	if (c->in_reply_to && *c->in_reply_to)
@@ -97,6 +102,8 @@ compose_text(const struct compose *c, struct buf *out)
 		           c->in_reply_to, c->in_reply_to);
 	if (c->auto_submitted)
 		buf_printf(&b, "Auto-Submitted: %s\n", c->auto_submitted);
+	if (c->list_id)
+		buf_printf(&b, "List-Id: <%s>\n", c->list_id);
 	buf_adds(&b, "MIME-Version: 1.0\n"
 	             "Content-Type: text/plain; charset=utf-8\n");
 	if (c->lang && *c->lang)

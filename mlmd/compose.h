@@ -21,6 +21,10 @@ struct compose {
 	time_t date;
 	const char *auto_submitted; /* "auto-replied" | "auto-generated" |
 	                             * NULL (none) */
+	const char *reply_to;   /* one address, or NULL (none) */
+	const char *list_id;    /* "LIST.DOMAIN" for a List-Id, or NULL: a
+	                         * reply to the mail then carries our List-Id
+	                         * and is never answered (no loops) */
 };
 
 /*

@@ -62,7 +62,7 @@
 #define CONF_FILE_MAX   ((size_t)1 << 20) /* bytes */
 #define CONF_LISTS_MAX  10000
 #define CONF_ADDRS_MAX  1000   /* owners, moderators, includes per list */
-#define CONF_NAME_MAX   64     /* list names (local part limit) */
+
 #define CONF_ERRORS_MAX 200    /* messages reported, the rest counted */
 #define CONF_RECS_MAX   100000 /* line records per section */
 #define CONF_SIZE_MAX   ((size_t)2 << 30)
@@ -738,7 +738,9 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 		c->lmtp = xstrdup("127.0.0.1:8024");
 	}
 
-	if ((v = get_text(w, "http", 0, 256))) {
+	if ((v = get_text(w, "http", 0, 256)) && !*v) {
+		free(v); /* http = "": no web front door */
+	} else if (v) {
 		if (!valid_hostport(v, strlen(v)))
 			bad(w, "http", 0,
 			    "http: '%s' is not HOST:PORT with a numeric HOST",
@@ -812,6 +814,12 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_duration(w, "delivery_lifetime", 60, 30 * 86400,
 	             &c->delivery_lifetime);
 	get_duration(w, "delivery_retry", 1, 86400, &c->delivery_retry);
+	get_duration(w, "confirm_lifetime", 600, 30 * 86400,
+	             &c->confirm_lifetime);
+	get_duration(w, "confirm_window", 0, 30 * 86400, &c->confirm_window);
+	get_int(w, "confirm_domain_hourly", 1, 1000000,
+	        &c->confirm_domain_hourly);
+	get_int(w, "confirm_hourly", 1, 1000000, &c->confirm_hourly);
 }
 
 /* Why a list name is not acceptable, or NULL. */
@@ -943,6 +951,7 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 		l->dmarc = (enum dmarc_mode)v;
 	get_size(&w, "max_size", &l->max_size);
 	l->reply_to_override = cfg_getbool(sec, "reply_to_override") ? 1 : 0;
+	l->advertised = cfg_getbool(sec, "advertised") ? 1 : 0;
 	get_addrs(&w, "owners", &l->owners, &l->n_owners);
 	get_addrs(&w, "moderators", &l->moderators, &l->n_moderators);
 
@@ -1124,6 +1133,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR_LIST("include", NULL, CFGF_NONE),
 	    CFG_STR("dmarc", "munge", CFGF_NONE),
 	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
+	    CFG_BOOL("advertised", cfg_true, CFGF_NONE),
 	    CFG_END(),
 	};
 	cfg_opt_t opts[] = {
@@ -1147,6 +1157,10 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_BOOL("relay_pipelining", cfg_true, CFGF_NONE),
 	    CFG_STR("delivery_lifetime", "5d", CFGF_NONE),
 	    CFG_STR("delivery_retry", "5m", CFGF_NONE),
+	    CFG_STR("confirm_lifetime", "3d", CFGF_NONE),
+	    CFG_STR("confirm_window", "24h", CFGF_NONE),
+	    CFG_INT("confirm_domain_hourly", 50, CFGF_NONE),
+	    CFG_INT("confirm_hourly", 500, CFGF_NONE),
 	    CFG_SEC("list", list_opts,
 	            CFGF_TITLE | CFGF_MULTI | CFGF_NO_TITLE_DUPES),
 	    CFG_END(),
@@ -1395,9 +1409,11 @@ conf_print(const struct conf *c, FILE *f)
 	fputs("\nlmtp = ", f);
 	print_str(f, c->lmtp);
 	fputs("\nhttp = ", f);
-	print_str(f, c->http);
-	fputs("\nbase_url = ", f);
-	print_str(f, c->base_url);
+	print_str(f, c->http ? c->http : "");
+	if (c->base_url) {
+		fputs("\nbase_url = ", f);
+		print_str(f, c->base_url);
+	}
 	if (c->user) {
 		fputs("\nuser = ", f);
 		print_str(f, c->user);
@@ -1421,6 +1437,11 @@ conf_print(const struct conf *c, FILE *f)
 	        c->verp ? "true" : "false",
 	        c->relay_pipelining ? "true" : "false", c->delivery_lifetime,
 	        c->delivery_retry);
+	fprintf(f,
+	        "confirm_lifetime = \"%lds\"\nconfirm_window = \"%lds\"\n"
+	        "confirm_domain_hourly = %d\nconfirm_hourly = %d\n",
+	        c->confirm_lifetime, c->confirm_window,
+	        c->confirm_domain_hourly, c->confirm_hourly);
 	for (i = 0; i < c->n_lists; i++) {
 		const struct list_conf *l = &c->lists[i];
 
@@ -1445,6 +1466,8 @@ conf_print(const struct conf *c, FILE *f)
 		print_strs(f, "include", l->include, l->n_include);
 		fprintf(f, "\treply_to_override = %s\n",
 		        l->reply_to_override ? "true" : "false");
+		fprintf(f, "\tadvertised = %s\n",
+		        l->advertised ? "true" : "false");
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));
 	}

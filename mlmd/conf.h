@@ -15,6 +15,8 @@
 
 #include "buf.h"
 
+#define CONF_NAME_MAX 64 /* list names (local part limit) */
+
 enum posting { POST_MEMBERS, POST_MODERATED, POST_ANNOUNCE, POST_OPEN };
 enum nonmember { NM_HOLD, NM_REJECT, NM_DISCARD, NM_ACCEPT };
 enum archive_mode { ARCH_PUBLIC, ARCH_PRIVATE, ARCH_NONE };
@@ -40,6 +42,7 @@ struct list_conf {
 	enum dmarc_mode dmarc;
 	int reply_to_override; /* reply_to = list replaces an author's own
 	                        * Reply-To too (default: keep it) */
+	int advertised;    /* named by the `lists` command (default 1) */
 	int line;          /* line of the `list` section in the file */
 };
 
@@ -68,6 +71,11 @@ struct conf {
 	                         * retried (default 5 days) */
 	long delivery_retry; /* first retry after this many seconds, then
 	                      * doubling up to 4 hours (default 300) */
+	long confirm_lifetime; /* a confirmation is valid this long (3 d) */
+	long confirm_window;   /* one pending confirmation per address and
+	                        * list in this window (24 h) */
+	int confirm_domain_hourly; /* confirmations per hour to one domain */
+	int confirm_hourly;        /* confirmations per hour in all */
 	struct list_conf *lists;
 	size_t n_lists;
 };

@@ -40,6 +40,8 @@ ctl_fn ctl_members, ctl_add, ctl_remove, ctl_import, ctl_export;
 ctl_fn ctl_held, ctl_approve, ctl_reject, ctl_discard;
 /* ctl_queue.c: queue [--all] | flush */
 ctl_fn ctl_queue, ctl_flush;
+/* ctl_person.c: person export ADDR | person erase ADDR */
+ctl_fn ctl_person;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -40,6 +40,10 @@
 #include "ctl.h"
 #include "db.h"
 #include "log.h"
+#include "outq.h"
+#include "sub.h"
+#include "tmpl.h"
+#include "token.h"
 #include "util.h"
 
 #define CSV_MAX_BYTES  ((size_t)64 << 20) /* a million members is ~50 MB */
@@ -174,19 +178,93 @@ ctl_members(struct ctl *ctl, int argc, char **argv)
 
 /* ----- add, remove -------------------------------------------------------- */
 
+/* For --welcome and --invite: the catalogue and the token key, loaded
+ * once. */
+struct mail_ctx {
+	struct tmpl_set *tmpl;
+	struct token_key key;
+	int loaded;
+};
+
+static int
+mail_ctx_load(struct ctl *ctl, struct db *db, struct mail_ctx *mc)
+{
+	struct buf err = BUF_INIT;
+
+	if (mc->loaded)
+		return 0;
+	mc->tmpl = tmpl_set_load(ctl->conf->templates, &err);
+	if (!mc->tmpl) {
+		fprintf(stderr, "mlmctl: templates %s: %s\n",
+		        ctl->conf->templates, buf_str(&err));
+		buf_free(&err);
+		return -1;
+	}
+	buf_free(&err);
+	if (token_key_load(db, &mc->key) < 0)
+		return -1;
+	mc->loaded = 1;
+	return 0;
+}
+
+/* --invite: a confirmation as if asked; --welcome: added, then the
+ * welcome mail.  One transaction each. */
+static int
+add_mailing(struct ctl *ctl, struct db *db, struct mail_ctx *mc,
+            const struct list_conf *l, const char *addr, const char *name,
+            const char *how, int invite)
+{
+	struct sub_ctx sc;
+	int r;
+
+	if (mail_ctx_load(ctl, db, mc) < 0)
+		return -1;
+	sc.conf = ctl->conf;
+	sc.db = db;
+	sc.tmpl = mc->tmpl;
+	sc.key = &mc->key;
+	if (db_begin(db) < 0)
+		return -1;
+	if (invite) {
+		r = sub_invite(&sc, l->name, addr, ctl->operator);
+	} else {
+		r = db_member_add(db, l->name, addr, name, "", how);
+		if (r == 0 && sub_welcome(&sc, l->name, addr) < 0)
+			r = -1;
+	}
+	if (r < 0 || db_commit(db) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return r;
+}
+
 static int
 add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 {
 	const struct list_conf *l;
 	struct buf name = BUF_INIT, how = BUF_INIT;
 	char addr[ADDR_MAX + 1];
+	struct mail_ctx mc;
 	struct db *db;
-	int i, r, ex = EX_OK;
+	int i, r, ex = EX_OK, invite = 0, welcome = 0, k, mailed = 0;
 
-	if (argc < 3) {
+	memset(&mc, 0, sizeof(mc));
+	/* Options may come anywhere after the command name. */
+	for (i = k = 1; add && i < argc; i++) {
+		if (strcmp(argv[i], "--invite") == 0)
+			invite = 1;
+		else if (strcmp(argv[i], "--welcome") == 0)
+			welcome = 1;
+		else
+			argv[k++] = argv[i];
+	}
+	if (add)
+		argc = k;
+	if (argc < 3 || (invite && welcome)) {
 		fprintf(stderr,
-		        "mlmctl: usage: mlmctl -c FILE %s LIST ADDR...\n",
-		        argv[0]);
+		        "mlmctl: usage: mlmctl -c FILE %s%s LIST ADDR...\n",
+		        argv[0], add ? " [--welcome | --invite]" : "");
 		return EX_USAGE;
 	}
 	if (!(l = find_list(ctl, argv[0], argv[1])))
@@ -205,7 +283,10 @@ add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 			ex = EX_DATAERR;
 			continue;
 		}
-		if (add)
+		if (add && (invite || welcome))
+			r = add_mailing(ctl, db, &mc, l, addr, buf_str(&name),
+			                buf_str(&how), invite);
+		else if (add)
 			r = db_member_add(db, l->name, addr, buf_str(&name), "",
 			                  buf_str(&how));
 		else
@@ -218,15 +299,25 @@ add_or_remove(struct ctl *ctl, int argc, char **argv, int add)
 			ex = EX_TEMPFAIL;
 			break;
 		}
-		if (add)
-			printf(r == 0 ? "added %s to %s\n"
+		mailed |= r == 0 && (invite || welcome);
+		if (add && invite)
+			printf(r == 0 ? "invited %s to %s (they confirm by "
+			                "reply)\n"
 			              : "%s is already a member of %s\n",
 			       addr, l->name);
+		else if (add)
+			printf(r == 0 ? "added %s to %s%s\n"
+			              : "%s is already a member of %s%s\n",
+			       addr, l->name,
+			       r == 0 && welcome ? " (welcome sent)" : "");
 		else
 			printf(r == 0 ? "removed %s from %s\n"
 			              : "%s is not a member of %s\n",
 			       addr, l->name);
 	}
+	if (mailed)
+		outq_poke(ctl->conf->home, "queue");
+	tmpl_set_free(mc.tmpl);
 	buf_free(&name);
 	buf_free(&how);
 	r = ctl_flush_stdout();

@@ -49,7 +49,9 @@
 #include "post.h"
 #include "priv.h"
 #include "spool.h"
+#include "sub.h"
 #include "tmpl.h"
+#include "web.h"
 #include "util.h"
 
 #define DISPATCH_DELAY_MS    10         /* gather a burst before a round */
@@ -169,6 +171,27 @@ record(struct mlmd *m, struct job *j)
 		in.size = j->env.size;
 		if (db_inbound_add(m->db, &in) < 0)
 			rc = -1;
+	}
+	/* Commands, confirmations: their mails are written and flushed
+	 * here, inside the transaction that queues them. */
+	for (i = 0; i < j->n_rcpts && rc == 0 && !j->refused; i++) {
+		const struct route *r = &j->routes[i];
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+
+		if (!r->list)
+			continue;
+		switch (r->role) {
+		case ROLE_REQUEST:
+		case ROLE_SUBSCRIBE:
+		case ROLE_UNSUBSCRIBE:
+		case ROLE_HELP:
+		case ROLE_CONFIRM:
+			if (sub_mail(&sc, j->id, j->env.sender, msg, r) < 0)
+				rc = -1;
+			break;
+		default:
+			break;
+		}
 	}
 	if (rc == 0)
 		rc = post_commit(&ctx, j->plan);
@@ -381,6 +404,14 @@ on_housekeeping(struct loop *l, void *arg)
 		log_info("housekeeping: %ld copies nobody waits for removed "
 		         "from out/",
 		         n);
+	{
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+
+		if ((n = sub_expire(&sc)) > 0)
+			log_info("housekeeping: %ld expired or used "
+			         "confirmations deleted",
+			         n);
+	}
 	if ((n = db_out_purge(m->db, time(NULL) - OUTBOUND_KEEP)) > 0)
 		log_info("housekeeping: %ld delivered copies older than %d "
 		         "days forgotten",
@@ -627,6 +658,10 @@ daemon_run(struct mlmd *m)
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
+	if (web_start(m) < 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (priv_drop(m->conf) < 0) {
 		rc = EX_NOPERM;
 		goto out;
@@ -646,7 +681,7 @@ daemon_run(struct mlmd *m)
 	}
 	buf_printf(&dbpath, "%s/mlmd.db", m->conf->home);
 	m->db = db_open(buf_str(&dbpath));
-	if (!m->db) {
+	if (!m->db || token_key_load(m->db, &m->key) < 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
@@ -714,6 +749,7 @@ out:
 	report_ready(&ready_fd, (unsigned char)rc);
 	lmtp_server_free(m->lmtp);
 	m->lmtp = NULL;
+	web_stop(m);
 	if (m->inotify_fd >= 0)
 		close(m->inotify_fd);
 	outq_free(m->outq);

@@ -231,4 +231,82 @@ long db_out_purge(struct db *db, time_t before);
 /* `mlmctl flush`: make every waiting row due now; rows changed or -1. */
 long db_out_flush(struct db *db);
 
+/* ----- joining and leaving, a person's data (db_sub.c) -------------------- */
+
+/*
+ * The secret called name (n bytes): made from fresh on first use (INSERT
+ * OR IGNORE, so two processes agree on one), then read into out.
+ */
+int db_secret(struct db *db, const char *name, const unsigned char *fresh,
+	      unsigned char *out, size_t n);
+
+/* A pending confirmation or single-use link (table tokens). */
+struct token_row {
+	long long id;
+	char *token, *purpose, *list, *address, *arg;
+	time_t created, expires, used; /* used 0: not yet */
+};
+void token_row_clear(struct token_row *t);
+/* Insert a row (its token column a unique placeholder); *id its id.  The
+ * caller makes the token from the id and stores it with db_token_set(). */
+int db_token_add(struct db *db, const char *purpose, const char *list,
+		 const char *address, const char *arg, time_t expires,
+		 long long *id);
+int db_token_set(struct db *db, long long id, const char *token);
+/* 0 found, 1 no such row, -1 error. */
+int db_token_get(struct db *db, long long id, struct token_row *out);
+/* Mark used: 0 now, 1 used before (nothing changed), -1 error. */
+int db_token_use(struct db *db, long long id);
+/* Rows of purpose created since `since`, of list and/or address and/or
+ * any address at domain (NULL or "": any), unused ones only if
+ * pending_only.  -1 on error. */
+long db_token_count(struct db *db, const char *purpose, const char *list,
+		    const char *address, const char *domain, time_t since,
+		    int pending_only);
+/* Delete rows expired before now and rows used more than keep seconds
+ * ago; rows deleted or -1. */
+long db_token_purge(struct db *db, time_t now, time_t keep);
+
+/* A member's settings as stored. */
+struct member_flags {
+	long long id;
+	int digest, plain, nomail;
+	char language[16];
+	time_t since;
+};
+/* 0 found, 1 not a member, -1 error. */
+int db_member_flags(struct db *db, const char *list, const char *address,
+		    struct member_flags *f);
+/* Change settings: digest/nomail -1 and format/language NULL keep the
+ * value.  0 changed, 1 not a member, -1 error. */
+int db_member_update(struct db *db, const char *list, const char *address,
+		     int digest, const char *format, int nomail,
+		     const char *language);
+/* The language a person chose for mail that is about no list ("" none):
+ * 0, 1 no such person, -1. */
+int db_person_language(struct db *db, const char *address, char *out,
+		       size_t n);
+int db_person_set_language(struct db *db, const char *address,
+			   const char *language);
+/* The id of address's membership in lists[0] or, failing that, in one of
+ * lists[1..n) (the lists an umbrella gathers); 0 if none, -1 on error.
+ * One cached statement: the delivery path calls it per copy. */
+long long db_member_id(struct db *db, const char *const *lists, size_t n,
+		       const char *address);
+/* The list and address of membership id: 0, 1 none, -1. */
+int db_member_by_id(struct db *db, long long id, char *list, size_t list_sz,
+		    char *address, size_t addr_sz);
+/* Each membership of address, by list name; fn non-zero stops. */
+int db_person_lists(struct db *db, const char *address,
+		    int (*fn)(const char *list, const struct member_flags *f,
+			      void *arg),
+		    void *arg);
+/* Everything held about address as one JSON object, appended. */
+int db_person_export(struct db *db, const char *address, struct buf *json);
+/* Erase address: memberships, consents, tokens, bounces, finished
+ * deliveries, and its name and address wherever a row keeps them (held
+ * posts, intake records, archive rows); then the person.  Counts in
+ * event_log stay.  Rows touched, or -1 (nothing changed). */
+long db_person_erase(struct db *db, const char *address);
+
 #endif

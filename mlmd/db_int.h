@@ -45,6 +45,8 @@ enum db_stmt {
 	ST_MSG_THREAD,
 	ST_MSG_SET_THREAD,
 	ST_MSG_TEXT,
+	/* db_sub.c */
+	ST_MEMBER_ID,
 	ST_N
 };
 

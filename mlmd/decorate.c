@@ -1373,24 +1373,26 @@ list_fields(const struct decorate_in *in, const char *addr, const char *nl,
 	           nl);
 	buf_printf(out, "List-Subscribe: <mailto:%s%csubscribe@%s>%s", l->name,
 	           sep, dom, nl);
-	buf_adds(out, "List-Unsubscribe: ");
-	if (in->unsubscribe_url)
-		buf_printf(out, "<%s>,%s ", in->unsubscribe_url, nl);
-	if (in->unsubscribe_mailto)
-		buf_printf(out, "<%s%s>%s",
-		           str_has_prefix_ci(in->unsubscribe_mailto, "mailto:")
-		               ? ""
-		               : "mailto:",
-		           in->unsubscribe_mailto, nl);
-	else
-		buf_printf(out, "<mailto:%s%cunsubscribe@%s>%s", l->name, sep,
-		           dom, nl);
-	if (in->unsubscribe_url &&
-	    str_has_prefix_ci(in->unsubscribe_url, "https://"))
-		buf_printf(out,
-		           "List-Unsubscribe-Post: "
-		           "List-Unsubscribe=One-Click%s",
-		           nl);
+	if (!in->personal_unsubscribe) {
+		buf_adds(out, "List-Unsubscribe: ");
+		if (in->unsubscribe_url)
+			buf_printf(out, "<%s>,%s ", in->unsubscribe_url, nl);
+		if (in->unsubscribe_mailto)
+			buf_printf(out, "<%s%s>%s",
+			           str_has_prefix_ci(in->unsubscribe_mailto, "mailto:")
+			               ? ""
+			               : "mailto:",
+			           in->unsubscribe_mailto, nl);
+		else
+			buf_printf(out, "<mailto:%s%cunsubscribe@%s>%s", l->name, sep,
+			           dom, nl);
+		if (in->unsubscribe_url &&
+		    str_has_prefix_ci(in->unsubscribe_url, "https://"))
+			buf_printf(out,
+			           "List-Unsubscribe-Post: "
+			           "List-Unsubscribe=One-Click%s",
+			           nl);
+	}
 	if (l->posting == POST_ANNOUNCE)
 		buf_printf(out, "List-Post: NO%s", nl);
 	else

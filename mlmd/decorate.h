@@ -43,6 +43,9 @@ struct decorate_in {
 	                                 * LIST+unsubscribe@DOMAIN */
 	int reply_to_override; /* reply_to = list: replace an author's own
 	                        * Reply-To too */
+	int personal_unsubscribe; /* leave List-Unsubscribe and
+	                           * List-Unsubscribe-Post out: the queue
+	                           * adds a personal pair to each copy */
 };
 
 /*

@@ -40,7 +40,8 @@ static const struct command {
 } commands[] = {
     {"check-config", ctl_check_config, "", "validate the configuration"},
     {"members", ctl_members, "LIST", "list the members"},
-    {"add", ctl_add, "LIST ADDR...", "subscribe addresses"},
+    {"add", ctl_add, "LIST ADDR...",
+     "subscribe addresses [--welcome | --invite]"},
     {"remove", ctl_remove, "LIST ADDR...", "unsubscribe addresses"},
     {"import", ctl_import, "LIST FILE.csv", "subscribe from a CSV file"},
     {"export", ctl_export, "LIST", "the members as CSV"},
@@ -50,6 +51,8 @@ static const struct command {
     {"discard", ctl_discard, "ID...", "drop held posts silently"},
     {"queue", ctl_queue, "[--all]", "copies waiting to be sent"},
     {"flush", ctl_flush, "", "retry every waiting copy now"},
+    {"person", ctl_person, "export|erase ADDR",
+     "a person's data (GDPR access, erasure)"},
 };
 
 static void

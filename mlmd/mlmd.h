@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "token.h"
+
 struct conf;
 struct db;
 struct loop;
@@ -17,6 +19,7 @@ struct spool;
 struct lmtp_server;
 struct outq;
 struct tmpl_set;
+struct http;
 
 struct mlmd {
 	const char *conf_path;
@@ -27,6 +30,8 @@ struct mlmd {
 	struct lmtp_server *lmtp;
 	struct outq *outq;         /* the outbound queue runner */
 	struct tmpl_set *tmpl;     /* footers and notices (reloaded on SIGHUP) */
+	struct token_key key;      /* of confirmation and unsubscribe tokens */
+	struct http *http;         /* the web front door, or NULL */
 	int foreground;     /* -f: log to stderr, no fork */
 	int stopping;       /* SIGTERM/SIGINT seen */
 	int inotify_fd;     /* watches spool/incoming, -1 if none */

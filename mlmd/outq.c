@@ -45,6 +45,7 @@
 #include "out_maildir.h"
 #include "out_smtp.h"
 #include "outq.h"
+#include "sub.h"
 #include "util.h"
 
 #define RETRY_CAP        (4 * 3600) /* longest wait between 4xx attempts */
@@ -67,6 +68,7 @@ struct oq_txn {
 	char *path, *list, *sender;
 	struct oq_row *rows;
 	size_t n;
+	int personal; /* one recipient, with a personal List-Unsubscribe */
 };
 
 enum res_kind { RES_SENT, RES_DEFER, RES_FAIL, RES_RELAY };
@@ -117,6 +119,7 @@ struct outq {
 	size_t n_copies, cap_copies;
 	struct cached cache[CACHE_N];
 	size_t cache_next;
+	struct buf personal; /* the personal copy being handed over */
 };
 
 /* ----- the in-flight set ------------------------------------------------ */
@@ -492,6 +495,25 @@ send_maildir(struct outq *q, struct oq_txn *t, const struct buf *data)
 	txn_free(t);
 }
 
+/* 1 if the header block of a copy has a List-Unsubscribe field (a copy
+ * decorated before the web front door was turned on). */
+static int
+has_unsubscribe(const struct buf *d)
+{
+	const char *p = d->s, *end = d->s + d->len;
+
+	while (p < end && !(p[0] == '\r' || p[0] == '\n')) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (str_has_prefix_ci(p, "List-Unsubscribe:"))
+			return 1;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
 /* Hand one transaction to the transport. */
 static void
 dispatch(struct outq *q, struct oq_txn *t)
@@ -506,6 +528,17 @@ dispatch(struct outq *q, struct oq_txn *t)
 			           "the copy to send is missing from the store");
 		txn_free(t);
 		return;
+	}
+	if (t->personal && t->n == 1 && !has_unsubscribe(data)) {
+		struct sub_ctx sc = {q->m->conf, q->m->db, q->m->tmpl,
+		                     &q->m->key};
+
+		buf_reset(&q->personal);
+		if (sub_unsub_headers(&sc, t->list, t->rows[0].rcpt, "\r\n",
+		                      &q->personal) == 0) {
+			buf_add(&q->personal, data->s, data->len);
+			data = &q->personal;
+		}
 	}
 	if (!q->smtp) {
 		send_maildir(q, t, data);
@@ -551,9 +584,15 @@ take_row(const struct out_row *r, void *arg)
 	struct walk *w = arg;
 	struct oq_txn *t = w->n_txns ? w->txns[w->n_txns - 1] : NULL;
 
+	const struct conf *c = w->q->m->conf;
+	/* A member's copy of a post carries that member's own one-click
+	 * link when the web front door is on: one recipient per envelope. */
+	int personal = c->http && *c->http && strcmp(r->kind, "post") == 0;
+
 	if (fl_has(w->q, r->id))
 		return 0;
-	if (!t || t->n >= w->batch || strcmp(t->path, r->path) != 0 ||
+	if (!t || t->n >= (personal ? 1 : w->batch) || t->personal != personal ||
+	    strcmp(t->path, r->path) != 0 ||
 	    strcmp(t->sender, r->sender) != 0) {
 		if (w->n_txns >= w->max_txns) {
 			w->full = 1;
@@ -564,6 +603,7 @@ take_row(const struct out_row *r, void *arg)
 		t->path = xstrdup(r->path);
 		t->list = xstrdup(r->list);
 		t->sender = xstrdup(r->sender);
+		t->personal = personal;
 		t->rows = xcalloc(w->batch, sizeof(*t->rows));
 		w->txns[w->n_txns++] = t;
 	}
@@ -753,6 +793,7 @@ outq_new(struct mlmd *m)
 	struct outq *q = xcalloc(1, sizeof(*q));
 	const struct conf *c = m->conf;
 
+	buf_init(&q->personal, (size_t)1 << 31);
 	q->m = m;
 	if (strncmp(c->relay, "maildir:", 8) == 0) {
 		q->maildir = xstrdup(c->relay + 8);
@@ -849,6 +890,7 @@ outq_free(struct outq *q)
 		free(q->cache[i].path);
 		buf_free(&q->cache[i].data);
 	}
+	buf_free(&q->personal);
 	free(q->res);
 	free(q->copies);
 	free(q->fl);

@@ -80,8 +80,8 @@ struct post_plan {
 
 /* Write HOME/out/NAME (via a temporary name and rename; flushed later
  * by post_sync()).  *rel gets "out/NAME".  0 / -1. */
-static int
-write_out(const struct conf *c, const char *name, const char *head,
+int
+post_write_out(const struct conf *c, const char *name, const char *head,
           const char *data, size_t len, char **rel)
 {
 	struct buf dir = BUF_INIT, tmp = BUF_INIT, path = BUF_INIT;
@@ -154,7 +154,7 @@ post_sync(const struct conf *c)
 
 /* The list and every list it includes, recursively, each once. */
 static size_t
-closure(const struct conf *c, const struct list_conf *l, const char **names,
+closure_(const struct conf *c, const struct list_conf *l, const char **names,
         size_t max, size_t n)
 {
 	size_t i, j;
@@ -169,9 +169,16 @@ closure(const struct conf *c, const struct list_conf *l, const char **names,
 		const struct list_conf *sub = conf_list(c, l->include[i]);
 
 		if (sub)
-			n = closure(c, sub, names, max, n);
+			n = closure_(c, sub, names, max, n);
 	}
 	return n;
+}
+
+size_t
+post_lists(const struct conf *c, const struct list_conf *l,
+           const char **names, size_t max)
+{
+	return closure_(c, l, names, max, 0);
 }
 
 static int
@@ -201,7 +208,7 @@ gather_facts(const struct post_ctx *ctx, const struct list_conf *l,
 	authors[1] = msg->sender.addr;
 	authors[2] = addr_normalise(sender, env, sizeof(env)) == 0 ? env : "";
 	names = xcalloc(ctx->conf->n_lists + 1, sizeof(*names));
-	n_names = closure(ctx->conf, l, names, ctx->conf->n_lists, 0);
+	n_names = post_lists(ctx->conf, l, names, ctx->conf->n_lists);
 	for (i = 0; i < 3; i++) {
 		int mod = 0, r;
 
@@ -313,7 +320,7 @@ make_notice(const struct post_ctx *ctx, const struct list_conf *l,
 		error("%s: cannot compose the %s notice", spool_id, tmpl_name);
 		goto out;
 	}
-	rc = write_out(ctx->conf, buf_str(&name), NULL, mail.s, mail.len, rel);
+	rc = post_write_out(ctx->conf, buf_str(&name), NULL, mail.s, mail.len, rel);
 out:
 	tmpl_vars_free(v);
 	buf_free(&subj);
@@ -364,7 +371,7 @@ render_footer(const struct post_ctx *ctx, const struct list_conf *l,
 	               l->name, sep, ctx->conf->domain);
 	tmpl_vars_setf(v, "request_address", "%s-request@%s", l->name,
 	               ctx->conf->domain);
-	if (l->archive == ARCH_PUBLIC)
+	if (l->archive == ARCH_PUBLIC && ctx->conf->base_url)
 		tmpl_vars_setf(v, "archive_url", "%s/archive/%s/",
 		               ctx->conf->base_url, l->name);
 	else
@@ -400,17 +407,20 @@ make_copy(const struct post_ctx *ctx, const struct list_conf *l,
 	in.domain = ctx->conf->domain;
 	in.separator = ctx->conf->separator;
 	in.base_url = ctx->conf->base_url;
-	if (l->archive != ARCH_NONE && *message_id) {
+	if (l->archive != ARCH_NONE && *message_id && ctx->conf->base_url) {
 		post_permalink(ctx->conf, l->name, message_id, &link);
 		in.archived_at = buf_str(&link);
 	}
 	in.footer = buf_str(&footer);
 	in.reply_to_override = l->reply_to_override;
+	/* With a web front door each copy gets its own one-click link
+	 * (outq.c adds it per recipient; sub.h). */
+	in.personal_unsubscribe = ctx->conf->http && *ctx->conf->http;
 	buf_init(&out, (size_t)1 << 31);
 	if (decorate(&in, &out, err) < 0)
 		goto done;
 	buf_printf(&name, "%s.%s", spool_id, l->name);
-	if (write_out(ctx->conf, buf_str(&name), NULL, out.s, out.len, rel) <
+	if (post_write_out(ctx->conf, buf_str(&name), NULL, out.s, out.len, rel) <
 	    0) {
 		buf_adds(err, "cannot write the copy");
 		rc = -2;
@@ -539,7 +549,7 @@ plan_owner_copy(const struct post_ctx *ctx, struct post_plan *p,
 		                    : a->fr.reason[i]);
 	buf_addc(&head, '\n');
 	buf_printf(&name, "%s.%s.owner", p->spool_id, a->list->name);
-	if (write_out(ctx->conf, buf_str(&name), buf_str(&head), raw, len,
+	if (post_write_out(ctx->conf, buf_str(&name), buf_str(&head), raw, len,
 	              &a->copy) < 0)
 		p->failed = 1;
 	buf_free(&head);
@@ -704,7 +714,7 @@ commit_action(const struct post_ctx *ctx, struct post_plan *p,
 	switch (a->kind) {
 	case ACT_DISTRIBUTE: {
 		const char **names = xcalloc(c->n_lists + 1, sizeof(*names));
-		size_t n = closure(c, l, names, c->n_lists, 0);
+		size_t n = post_lists(c, l, names, c->n_lists);
 		struct buf prefix = BUF_INIT, suffix = BUF_INIT;
 		long long row = 0;
 

@@ -28,6 +28,7 @@ struct db;
 struct msg;
 struct spool_env;
 struct tmpl_set;
+struct list_conf;
 
 struct post_ctx {
 	const struct conf *conf;
@@ -80,6 +81,16 @@ int post_notify(const struct post_ctx *ctx, const char *list,
 		const char *spool_id, const char *recipient,
 		const char *tmpl_name, const char *subject,
 		const char *message_id, const char *reason);
+
+/* Write HOME/out/NAME (head, if not NULL, then data) via a temporary name
+ * and a rename, not flushed (post_sync() does); *rel gets "out/NAME".
+ * 0 / -1. */
+int post_write_out(const struct conf *c, const char *name, const char *head,
+		   const char *data, size_t len, char **rel);
+/* The names of list l and of every list it includes, recursively, each
+ * once, into names[0..max); returns the count. */
+size_t post_lists(const struct conf *c, const struct list_conf *l,
+		  const char **names, size_t max);
 
 /* The permalink of a post in the archive:
  * BASE_URL/archive/LIST/m/HASH.html (HASH: 16 hex digits of BLAKE2b of

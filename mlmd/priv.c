@@ -84,7 +84,9 @@ priv_prepare_home(const struct conf *c)
 	                                   "/spool/incoming",
 	                                   "/spool/active",
 	                                   "/spool/quarantine",
-	                                   "/store"};
+	                                   "/store",
+	                                   "/out",
+	                                   "/archive"};
 	struct buf p = BUF_INIT;
 	uid_t uid = 0;
 	gid_t gid = 0;

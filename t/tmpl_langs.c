@@ -7,6 +7,13 @@
  * anything else), uses only its documented variables, and renders with
  * exactly those set into text without leftover tags.  Arabic HTML carries
  * dir="rtl".
+ *
+ * The templates for joining and leaving by email (confirm.txt ..
+ * page.html) are rendered in every language twice more, with realistic
+ * values: a full set (every flag on, lists of two items, optional values
+ * set) and a minimal one (flags off, lists empty, optional values ""), and
+ * every flag of the actions and results items must show some text of its
+ * own.
  */
 #include "config.h"
 
@@ -22,14 +29,55 @@
 static const char *const langs[] = {"en", "da", "sv", "nb", "fi", "is", "ar"};
 
 /* The templates each language must have (at least; en/ decides the rest). */
-static const char *const required[] = {"footer.txt", "held.txt", "rejected.txt",
-                                       "too_big.txt", "help.txt"};
+static const char *const required[] = {
+    "footer.txt",  "held.txt",    "rejected.txt",  "too_big.txt",
+    "help.txt",    "confirm.txt", "results.txt",   "welcome.txt",
+    "goodbye.txt", "export.txt",  "forgotten.txt", "page.html"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
 wants_subject(const char *base)
 {
 	return strcmp(base, "footer.txt") != 0 && strstr(base, ".html") == NULL;
+}
+
+/*
+ * Is name a list?  Its items' fields are documented as "name.field".
+ * Fields (names with a dot) are not set at the top.
+ */
+static int
+is_list(const char *const *known, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *known; known++)
+		if (strncmp(*known, name, n) == 0 && (*known)[n] == '.')
+			return 1;
+	return 0;
+}
+
+static void
+set_generic(struct tmpl_vars *v, const char *const *known, const char *name,
+            int empty)
+{
+	size_t n = strlen(name), i, k;
+
+	if (strchr(name, '.'))
+		return;
+	if (!is_list(known, name)) {
+		tmpl_vars_set(v, name, empty ? "" : "VALUE<&>");
+		return;
+	}
+	tmpl_vars_set_list(v, name);
+	for (i = 0; !empty && i < 2; i++) {
+		struct tmpl_vars *item = tmpl_vars_add_item(v, name);
+
+		for (k = 0; known[k]; k++)
+			if (strncmp(known[k], name, n) == 0 &&
+			    known[k][n] == '.')
+				tmpl_vars_set(item, known[k] + n + 1,
+				              "VALUE<&>");
+	}
 }
 
 static void
@@ -53,8 +101,7 @@ render_all(const struct tmpl_set *s)
 			int rc;
 
 			for (k = 0; known[k]; k++)
-				tmpl_vars_set(v, known[k],
-				              pass ? "" : "VALUE<&>");
+				set_generic(v, known, known[k], pass);
 			buf_reset(&subj);
 			buf_reset(&body);
 			buf_reset(&err);
@@ -111,6 +158,297 @@ check_rtl(const char *top, const struct tmpl_set *s)
 		skip(1, "no Arabic HTML templates yet");
 }
 
+/* --- joining and leaving by email ------------------------------------- */
+
+static const char *const sub_templates[] = {
+    "confirm.txt", "results.txt",   "welcome.txt", "goodbye.txt",
+    "export.txt",  "forgotten.txt", "page.html"};
+
+/*
+ * Realistic values by documented name.  required: set in the minimal set
+ * too; every other name is a flag or an optional value ("" there).  Names
+ * not in this table are flags: "1" in the full set.
+ */
+static const struct {
+	const char *name, *value;
+	int required;
+} samples[] = {
+    {"list_name", "denmark", 1},
+    {"list_address", "denmark@lists.example.org", 1},
+    {"list_description", "Migrant entrepreneurs in Denmark", 0},
+    {"address", "amal@example.org", 1},
+    {"request_address", "denmark-request@lists.example.org", 1},
+    {"subscribe_address", "denmark+subscribe@lists.example.org", 1},
+    {"unsubscribe_address", "denmark+unsubscribe@lists.example.org", 1},
+    {"help_address", "denmark+help@lists.example.org", 1},
+    {"owner_address", "denmark-owner@lists.example.org", 1},
+    {"archive_url", "https://lists.example.org/archive/denmark/", 0},
+    {"confirm_address", "denmark+confirm-Q2xhcmE@lists.example.org", 1},
+    {"confirm_url", "https://lists.example.org/t/Q2xhcmE", 0},
+    {"expires", "2026-12-01 10:00 UTC", 1},
+    {"actions.language_code", "da", 0},
+    {"results.command", "digest on", 1},
+    {"results.arg", "50", 0},
+    {"help_text", "HELP <b>&</b> FOLLOWS\nsubscribe  join the list", 0},
+    {"public_lists.name", "sweden", 1},
+    {"public_lists.address", "sweden@lists.example.org", 1},
+    {"public_lists.description", "Migrant entrepreneurs in Sweden", 0},
+    {"memberships.name", "norway", 1},
+    {"memberships.address", "norway@lists.example.org", 1},
+    {"data",
+     "{\n  \"address\": \"amal@example.org\",\n  \"lists\": [\n"
+     "    { \"list\": \"denmark\", \"since\": \"2026-01-05\" }\n"
+     "  ]\n}",
+     1},
+    {"action_url", "https://lists.example.org/t/Q2xhcmE?a=1&b=2", 1},
+};
+
+/* lang and dir depend on the language; everything else on samples[]. */
+static const char *
+sample(const char *name, const char *lang, int full)
+{
+	size_t i;
+
+	if (strcmp(name, "lang") == 0)
+		return lang;
+	if (strcmp(name, "dir") == 0)
+		return strcmp(lang, "ar") == 0 ? "rtl" : "ltr";
+	for (i = 0; i < ARRAY_SIZE(samples); i++)
+		if (strcmp(samples[i].name, name) == 0)
+			return full || samples[i].required ? samples[i].value
+			                                   : "";
+	return full ? "1" : "";
+}
+
+/* One item of list with its fields: as sample(), or all off but only. */
+static void
+fill_item(struct tmpl_vars *item, const char *const *known, const char *list,
+          const char *lang, int full, const char *only)
+{
+	size_t n = strlen(list), k;
+
+	for (k = 0; known[k]; k++) {
+		const char *f = known[k] + n + 1;
+
+		if (strncmp(known[k], list, n) != 0 || known[k][n] != '.')
+			continue;
+		if (only)
+			tmpl_vars_set(item, f,
+			              strcmp(f, only) == 0
+			                  ? "1"
+			                  : sample(known[k], lang, 0));
+		else
+			tmpl_vars_set(item, f, sample(known[k], lang, full));
+	}
+}
+
+static struct tmpl_vars *
+sample_vars(const char *const *known, const char *lang, int full)
+{
+	struct tmpl_vars *v = tmpl_vars_new();
+	size_t k;
+	int i;
+
+	for (k = 0; known[k]; k++) {
+		if (strchr(known[k], '.'))
+			continue;
+		if (!is_list(known, known[k])) {
+			tmpl_vars_set(v, known[k],
+			              sample(known[k], lang, full));
+			continue;
+		}
+		tmpl_vars_set_list(v, known[k]);
+		for (i = 0; full && i < 2; i++)
+			fill_item(tmpl_vars_add_item(v, known[k]), known,
+			          known[k], lang, full, NULL);
+	}
+	return v;
+}
+
+/* Render t with v; the body (and subject) go to the caller's buffers. */
+static int
+render_into(const struct tmpl *t, const struct tmpl_vars *v, struct buf *subj,
+            struct buf *body)
+{
+	struct buf err = BUF_INIT;
+	int rc;
+
+	buf_reset(subj);
+	buf_reset(body);
+	rc = tmpl_render_mail(t, v, subj, body, &err);
+	if (rc)
+		diag("%s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+static void
+check_sample(const struct tmpl *t, const char *lang, int full)
+{
+	const char *base = strchr(tmpl_name(t), '/') + 1;
+	const char *const *known = tmpl_documented_vars(base);
+	const char *what = full ? "full" : "minimal";
+	struct tmpl_vars *v = sample_vars(known, lang, full);
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	const char *b;
+
+	ok(render_into(t, v, &subj, &body) == 0, "%s renders (%s set)",
+	   tmpl_name(t), what);
+	b = buf_str(&body);
+	ok(body.len > 0 && tmpl_utf8_valid(body.s, body.len) &&
+	       tmpl_utf8_valid(subj.s, subj.len),
+	   "%s (%s): non-empty UTF-8", tmpl_name(t), what);
+	ok(!strstr(b, "{{") && !strstr(b, "}}") &&
+	       !strstr(buf_str(&subj), "{{"),
+	   "%s (%s): no tag left", tmpl_name(t), what);
+	if (tmpl_is_html(t)) {
+		struct buf want = BUF_INIT;
+
+		buf_printf(&want, "<html lang=\"%s\" dir=\"%s\">", lang,
+		           strcmp(lang, "ar") == 0 ? "rtl" : "ltr");
+		ok(strncmp(b, "<!DOCTYPE html>\n", 16) == 0 &&
+		       strstr(b, buf_str(&want)) && strstr(b, "<main") &&
+		       strstr(b, "</html>"),
+		   "%s (%s): an HTML5 document with %s", tmpl_name(t), what,
+		   buf_str(&want));
+		ok(!strstr(b, "<script") && !strstr(b, "src=") &&
+		       !strstr(b, "<link"),
+		   "%s (%s): no scripts, no external resources", tmpl_name(t),
+		   what);
+		if (strcmp(lang, "ar") == 0)
+			ok(strstr(b, "dir=\"rtl\"") != NULL,
+			   "%s (%s): renders dir=\"rtl\"", tmpl_name(t), what);
+		if (full) {
+			ok(strstr(b, "name=\"List-Unsubscribe\" "
+			             "value=\"One-Click\"") &&
+			       strstr(b,
+			              "<form method=\"post\" action=\"https:"
+			              "//lists.example.org/t/Q2xhcmE?a=1&amp;"
+			              "b=2\">"),
+			   "%s: forms post to the escaped action_url, "
+			   "one-click "
+			   "field",
+			   tmpl_name(t));
+		}
+		buf_free(&want);
+	} else {
+		ok(subj.len > 0 && !strchr(buf_str(&subj), '\n') &&
+		       strstr(buf_str(&subj), "denmark"),
+		   "%s (%s): subject names the list", tmpl_name(t), what);
+	}
+	if (strcmp(base, "confirm.txt") == 0) {
+		ok(strstr(b, "denmark+confirm-Q2xhcmE@") != NULL,
+		   "%s (%s): gives the confirm address", tmpl_name(t), what);
+		is_int(strstr(b, "https://lists.example.org/t/Q2xhcmE") != NULL,
+		       full, "%s (%s): the link only when set", tmpl_name(t),
+		       what);
+	}
+	if (strcmp(base, "results.txt") == 0)
+		is_int(strstr(b, "HELP <b>&</b> FOLLOWS\n") != NULL, full,
+		       "%s (%s): help_text raw, only when set", tmpl_name(t),
+		       what);
+	if (strcmp(base, "export.txt") == 0)
+		ok(strstr(b, "\"since\": \"2026-01-05\"") != NULL,
+		   "%s (%s): the data, raw", tmpl_name(t), what);
+	if (strcmp(base, "welcome.txt") == 0)
+		ok(strstr(b, "denmark+unsubscribe@") != NULL,
+		   "%s (%s): says how to leave", tmpl_name(t), what);
+	if (strcmp(base, "goodbye.txt") == 0)
+		ok(strstr(b, "denmark+subscribe@") != NULL,
+		   "%s (%s): says how to come back", tmpl_name(t), what);
+	tmpl_vars_free(v);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+/*
+ * Every flag of an item must add text of its own: render with one item
+ * that has only that flag on, against one item with every flag off.
+ * prefix: only flags starting with it (page.html shows results only after
+ * a confirmation: the r_done_ ones).  outer: the flag that shows the list.
+ */
+static void
+check_flags(const struct tmpl *t, const char *lang, const char *list,
+            const char *prefix, const char *outer)
+{
+	const char *base = strchr(tmpl_name(t), '/') + 1;
+	const char *const *known = tmpl_documented_vars(base);
+	size_t n = strlen(list), k;
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	size_t none;
+	int bad = 0, count = 0;
+
+	{
+		struct tmpl_vars *v = sample_vars(known, lang, 0);
+
+		tmpl_vars_set(v, outer, "1");
+		fill_item(tmpl_vars_add_item(v, list), known, list, lang, 0,
+		          "");
+		render_into(t, v, &subj, &body);
+		none = body.len;
+		tmpl_vars_free(v);
+	}
+	for (k = 0; known[k]; k++) {
+		const char *f = known[k] + n + 1;
+		struct tmpl_vars *v;
+
+		if (strncmp(known[k], list, n) != 0 || known[k][n] != '.' ||
+		    strncmp(f, prefix, strlen(prefix)) != 0 ||
+		    strcmp(f, "language_code") == 0)
+			continue;
+		v = sample_vars(known, lang, 0);
+		tmpl_vars_set(v, outer, "1");
+		fill_item(tmpl_vars_add_item(v, list), known, list, lang, 0, f);
+		if (render_into(t, v, &subj, &body) != 0 || body.len <= none) {
+			diag("%s: %s.%s shows nothing", tmpl_name(t), list, f);
+			bad = 1;
+		}
+		count++;
+		tmpl_vars_free(v);
+	}
+	ok(!bad && count > 0, "%s: each of the %d %s.%s* flags has its text",
+	   tmpl_name(t), count, list, prefix);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+static void
+check_sub_templates(const struct tmpl_set *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(langs); i++)
+		for (k = 0; k < ARRAY_SIZE(sub_templates); k++) {
+			const char *pref[] = {langs[i], NULL};
+			const struct tmpl *t =
+			    tmpl_get(s, sub_templates[k], pref);
+
+			if (!t || strcmp(tmpl_lang(t), langs[i]) != 0 ||
+			    !tmpl_documented_vars(sub_templates[k])) {
+				ok(0, "%s/%s exists, variables documented",
+				   langs[i], sub_templates[k]);
+				continue;
+			}
+			check_sample(t, langs[i], 1);
+			check_sample(t, langs[i], 0);
+			if (strcmp(sub_templates[k], "confirm.txt") == 0) {
+				check_flags(t, langs[i], "actions", "a_",
+				            "any_results");
+				check_flags(t, langs[i], "results", "r_",
+				            "any_results");
+			} else if (strcmp(sub_templates[k], "results.txt") ==
+			           0) {
+				check_flags(t, langs[i], "results", "r_",
+				            "any_results");
+			} else if (strcmp(sub_templates[k], "page.html") == 0) {
+				check_flags(t, langs[i], "actions", "a_",
+				            "ask_confirm");
+				check_flags(t, langs[i], "results", "r_done_",
+				            "done_confirm");
+			}
+		}
+}
+
 int
 main(void)
 {
@@ -144,6 +482,7 @@ main(void)
 		}
 
 	render_all(s);
+	check_sub_templates(s);
 	check_rtl(top ? top : ".", s);
 	tmpl_set_free(s);
 	buf_free(&dir);

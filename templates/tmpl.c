@@ -973,13 +973,89 @@ static const char *const help_vars[] = {
     "subscribe_address", "unsubscribe_address", "help_address",
     "owner_address",     "archive_url",         NULL};
 
+/*
+ * Joining and leaving by email (confirm.txt .. forgotten.txt) share the
+ * common set; the lists actions and results hold one item per command,
+ * each with exactly one flag set to "1" (the others "").
+ */
+#define SUB_COMMON_VARS                                                        \
+	"list_name", "list_address", "list_description", "address",            \
+	    "request_address", "subscribe_address", "unsubscribe_address",     \
+	    "help_address", "owner_address", "archive_url"
+#define SUB_ACTION_VARS                                                        \
+	"actions", "actions.a_subscribe", "actions.a_subscribe_digest",        \
+	    "actions.a_subscribe_nomail", "actions.a_unsubscribe",             \
+	    "actions.a_digest_on", "actions.a_digest_off",                     \
+	    "actions.a_digest_mime", "actions.a_digest_plain",                 \
+	    "actions.a_nomail_on", "actions.a_nomail_off",                     \
+	    "actions.a_language", "actions.a_export", "actions.a_forget",      \
+	    "actions.language_code"
+#define SUB_RESULT_VARS                                                        \
+	"results", "results.command", "results.arg", "results.r_pending",      \
+	    "results.r_help", "results.r_lists", "results.r_which",            \
+	    "results.r_unknown", "results.r_no_list", "results.r_bad_arg",     \
+	    "results.r_not_member", "results.r_already_member",                \
+	    "results.r_too_many", "results.r_token_unknown",                   \
+	    "results.r_token_expired", "results.r_throttled",                  \
+	    "results.r_done_subscribe", "results.r_done_unsubscribe",          \
+	    "results.r_done_digest_on", "results.r_done_digest_off",           \
+	    "results.r_done_digest_mime", "results.r_done_digest_plain",       \
+	    "results.r_done_nomail_on", "results.r_done_nomail_off",           \
+	    "results.r_done_language", "results.r_done_export",                \
+	    "results.r_done_forget"
+static const char *const confirm_vars[] = {
+    SUB_COMMON_VARS, "confirm_address", "confirm_url",   "expires",
+    SUB_ACTION_VARS, "any_results",     SUB_RESULT_VARS, NULL};
+static const char *const results_vars[] = {
+    SUB_COMMON_VARS,        SUB_RESULT_VARS,
+    "any_results",          "help_text",
+    "public_lists",         "public_lists.name",
+    "public_lists.address", "public_lists.description",
+    "any_public_lists",     "show_lists",
+    "memberships",          "memberships.name",
+    "memberships.address",  "memberships.digest",
+    "memberships.nomail",   "any_memberships",
+    "show_memberships",     NULL};
+static const char *const welcome_vars[] = {
+    SUB_COMMON_VARS, "digest", "digest_available", "nomail", "announce",
+    "moderated",     NULL};
+static const char *const sub_common_vars[] = {SUB_COMMON_VARS, NULL};
+static const char *const export_vars[] = {SUB_COMMON_VARS, "data", NULL};
+static const char *const page_vars[] = {"lang",
+                                        "dir",
+                                        "list_name",
+                                        "list_address",
+                                        "address",
+                                        "action_url",
+                                        "ask_confirm",
+                                        "ask_unsubscribe",
+                                        "done_confirm",
+                                        "done_unsubscribe",
+                                        "err_unknown_token",
+                                        "err_expired",
+                                        "err_bad_request",
+                                        "err_not_member",
+                                        "err_server",
+                                        SUB_ACTION_VARS,
+                                        SUB_RESULT_VARS,
+                                        NULL};
+
 static const struct {
 	const char *name;
 	const char *const *vars;
 } documented[] = {
-    {"footer.txt", footer_vars},   {"held.txt", notice_vars},
-    {"rejected.txt", notice_vars}, {"too_big.txt", too_big_vars},
+    {"footer.txt", footer_vars},
+    {"held.txt", notice_vars},
+    {"rejected.txt", notice_vars},
+    {"too_big.txt", too_big_vars},
     {"help.txt", help_vars},
+    {"confirm.txt", confirm_vars},
+    {"results.txt", results_vars},
+    {"welcome.txt", welcome_vars},
+    {"goodbye.txt", sub_common_vars},
+    {"export.txt", export_vars},
+    {"forgotten.txt", sub_common_vars},
+    {"page.html", page_vars},
 };
 
 const char *const *
