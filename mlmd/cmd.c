@@ -121,32 +121,6 @@ is_blank(unsigned char c)
 	return c <= 0x20 || c == 0x7f;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t l, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		l = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		l = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		l = 4;
-	else
-		return 0;
-	if (l > n)
-		return 0;
-	for (i = 1; i < l; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return l;
-}
 
 /* Copy at most CMD_LINE_MAX bytes of s into dst, made safe (see top). */
 static void
@@ -156,7 +130,7 @@ clean_line(char *dst, const char *s, size_t n)
 	size_t i = 0, o = 0, l;
 
 	while (i < n) {
-		l = utf8_len(u + i, n - i);
+		l = utf8_seq_len(u + i, n - i);
 		if (l == 0) {
 			if (o + 1 > CMD_LINE_MAX)
 				break;

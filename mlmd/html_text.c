@@ -601,32 +601,6 @@ rd_break(struct rd *r, int n)
 		r->nl = n;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t l, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		l = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		l = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		l = 4;
-	else
-		return 0;
-	if (l > n)
-		return 0;
-	for (i = 1; i < l; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return l;
-}
 
 /* Text as the document has it: collapsed, or kept inside <pre>. */
 static void
@@ -638,7 +612,7 @@ rd_text(struct rd *r, const char *text)
 	while (i < n && !r->full) {
 		unsigned c = s[i];
 
-		l = utf8_len(s + i, n - i);
+		l = utf8_seq_len(s + i, n - i);
 		if (l == 0) {
 			rd_prepare(r);
 			rd_put(r, "\xef\xbf\xbd", 3);

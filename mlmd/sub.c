@@ -620,8 +620,14 @@ execute(struct run *r, const char *lines)
 				return -1;
 			flag = "r_done_export";
 		} else if (strcmp(line, "forget") == 0) {
-			char who[ADDR_MAX + 1];
+			char who[ADDR_MAX + 1], store[4][LANG_MAX + 1];
+			const char *langs[5];
 
+			/* The last mail speaks the language of the person
+			 * who is about to be forgotten. */
+			langs_for(r, store, langs);
+			strlcpy_(r->lang, langs[0] ? langs[0] : "",
+			         sizeof(r->lang));
 			strlcpy_(who, r->person, sizeof(who));
 			if (db_person_erase(ctx->db, who) < 0)
 				return -1;
@@ -995,9 +1001,14 @@ ignored(const struct sub_ctx *ctx, const struct list_conf *l,
 	fp.msg = msg;
 	fp.sender = sender;
 	if (filter_auto.run(&fp, &fr) != FILTER_PASS) {
-		snprintf(buf, 256, "%s", fr.reason[0] ? fr.reason
-		                                      : "automatic mail");
-		return buf;
+		/* The stage words it for posts ("... goes to the owners");
+		 * here only its first part holds. */
+		const char *cut = strstr(fr.reason, " goes to");
+
+		snprintf(buf, 256, "%.*s",
+		         cut ? (int)(cut - fr.reason) : (int)strlen(fr.reason),
+		         fr.reason);
+		return *buf ? buf : "automatic mail";
 	}
 	return NULL;
 }

@@ -247,6 +247,35 @@ str_has_prefix_ci(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+size_t
+utf8_seq_len(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t l, i;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		l = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		l = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		l = 4;
+	else
+		return 0;
+	if (l > n)
+		return 0;
+	for (i = 1; i < l; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return l;
+}
+
 int
 utf8_valid(const void *s, size_t n)
 {
@@ -254,32 +283,9 @@ utf8_valid(const void *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned c = u[i];
-		size_t l, k;
+		size_t l;
 
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			l = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			l = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			l = 4;
-		else
-			return 0;
-		if (i + l > n)
-			return 0;
-		for (k = 1; k < l; k++)
-			if ((u[i + k] & 0xc0) != 0x80)
-				return 0;
-		if ((c == 0xe0 && u[i + 1] < 0xa0) ||
-		    (c == 0xed && u[i + 1] >= 0xa0) ||
-		    (c == 0xf0 && u[i + 1] < 0x90) ||
-		    (c == 0xf4 && u[i + 1] >= 0x90))
+		if (u[i] == 0 || !(l = utf8_seq_len(u + i, n - i)))
 			return 0;
 		i += l;
 	}

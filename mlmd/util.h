@@ -43,6 +43,9 @@ int parse_size(const char *s, size_t *out);
 /* 1 if the n bytes are valid UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF) and hold no NUL; else 0. */
 int utf8_valid(const void *s, size_t n);
+/* The length of the well-formed UTF-8 sequence at p (n bytes left: 1 to
+ * 4), or 0 if it is not one (overlong, surrogate, > U+10FFFF, cut). */
+size_t utf8_seq_len(const void *p, size_t n);
 /* Lower-case ASCII in place; returns s. */
 char *str_lower(char *s);
 /* Case-insensitive ASCII prefix test. */

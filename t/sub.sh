@@ -18,7 +18,7 @@
 [ -x "$MLMCTL" ] || skip_all "mlmctl is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-plan 104
+plan 105
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -265,8 +265,15 @@ mail "MAILER-DAEMON@example.org" "denmark+confirm-$vtok@$D" \
 	"Undelivered Mail Returned to Sender" "bounce"
 mail "owner@lists.example.com" "denmark+confirm-$vtok@$D" "digest" "x" \
 	"List-Id: <other.lists.example.com>"
+# the null sender, with the victim's From: (a bounce that lost its way)
+N=$((N + 1))
+printf 'From: %s\nTo: denmark+confirm-%s@%s\nSubject: bounce\nMessage-ID: <m%s@test>\n\nx\n' \
+	"$V" "$vtok" "$D" "$N" >"$T_DIR/m$N.eml"
+"$MLMD_INJECT" -c "$T_CONF" "denmark+confirm-$vtok@$D" <"$T_DIR/m$N.eml" \
+	>/dev/null 2>&1
 settle
-is "$(member denmark $V)" 0 "an auto-reply, a bounce, a list mail confirm nothing"
+is "$(member denmark $V)" 0 "an auto-reply, a bounce, a list mail, mail from <> confirm nothing"
+is "$(count "$V")" 1 "and the victim got nothing more"
 is "$(sql "SELECT used IS NULL FROM tokens WHERE token='$vtok'")" 1 \
 	"the token is still unused"
 is "$(count MAILER-DAEMON@example.org)" 0 "no answer to MAILER-DAEMON"
