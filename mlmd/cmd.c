@@ -395,11 +395,20 @@ line_is(const char *s, size_t n, const char *word)
 	return n == wl && strncasecmp(s, word, n) == 0;
 }
 
-/* The end of the commands: a signature, "end", "stop", "thanks". */
+/* The end of the commands: a signature, "end", "stop", or "thanks" in
+ * one of our languages ("thank you" lines close many mails). */
 static int
 is_stop(const char *s, size_t n)
 {
+	static const char *const thanks[] = {
+	    "thanks", "thank you", "tak", "mange tak", "tack", "tack så mycket",
+	    "takk", "tusen takk", "kiitos", "takk fyrir", "شكرا", "شكراً",
+	    "شكرًا", "شكرا لك"};
 	size_t i;
+
+	for (i = 0; i < sizeof(thanks) / sizeof(thanks[0]); i++)
+		if (line_is(s, n, thanks[i]))
+			return 1;
 
 	if (n == 2 && s[0] == '-' && s[1] == '-')
 		return 1;
@@ -407,8 +416,7 @@ is_stop(const char *s, size_t n)
 		;
 	if (n >= 2 && i == n)
 		return 1;
-	return line_is(s, n, "end") || line_is(s, n, "stop") ||
-	       line_is(s, n, "thanks");
+	return line_is(s, n, "end") || line_is(s, n, "stop");
 }
 
 static int

@@ -856,7 +856,16 @@ run_commands(struct run *r, const struct cmd *cmds, size_t n, int truncated,
 	for (i = 0; i < n; i++) {
 		const struct cmd *c = &cmds[i];
 		char line[CMD_ARG_MAX + 32];
+		size_t k;
 
+		/* The same command twice (the Subject and the body say
+		 * "subscribe"): answered once. */
+		for (k = 0; k < i; k++)
+			if (cmds[k].kind == c->kind && c->kind != CMD_UNKNOWN &&
+			    strcmp(cmds[k].arg, c->arg) == 0)
+				break;
+		if (k < i)
+			continue;
 		switch (c->kind) {
 		case CMD_SUBSCRIBE:
 			if (direct) {
@@ -917,7 +926,6 @@ run_commands(struct run *r, const struct cmd *cmds, size_t n, int truncated,
 			struct run sub;
 			char how[200];
 			enum tok_state s;
-			size_t k;
 
 			snprintf(how, sizeof(how), "confirmed by mail <%.150s>",
 			         msgid);

@@ -213,6 +213,10 @@ static const struct {
     {"end", HDR "Subject: x\n\nhelp\nEND\nlists\n", "help"},
     {"stop", HDR "Subject: x\n\nhelp\nstop\nlists\n", "help"},
     {"thanks!", HDR "Subject: x\n\nhelp\nThanks!\nlists\n", "help"},
+    {"tak (da)", HDR "Subject: x\n\nhelp\nMange tak\nlists\n", "help"},
+    {"kiitos (fi)", HDR "Subject: x\n\nhelp\nKiitos!\nlists\n", "help"},
+    {"shukran (ar)", HDR "Subject: x\n\nhelp\n\xd8\xb4\xd9\x83\xd8\xb1\xd8\xa7\xd9\x8b\nlists\n",
+     "help"},
     {"reply header",
      HDR "Subject: x\n\nconfirm 0123abcd\n\nOn Mon, 1 Jan 2024 a@b "
          "wrote:\nunsubscribe\n",
