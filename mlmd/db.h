@@ -187,6 +187,7 @@ long db_out_add_members(struct db *db, const char *list,
 
 struct out_row {
 	long long id;
+	long long member; /* members.id of a 'post' copy, 0 if none */
 	const char *list, *kind, *path, *sender, *recipient, *message_id;
 	const char *state, *last_code, *last_error;
 	int attempts;

@@ -27,7 +27,8 @@
 
 #define OUT_COLS                                                              \
 	"id, list, kind, path, sender, recipient, message_id, state, "        \
-	"last_code, last_error, attempts, created, next_attempt, expires"
+	"last_code, last_error, attempts, created, next_attempt, expires, "   \
+	"coalesce(member, 0)"
 
 /* Members of the lists in the JSON array ?3 taking posts one by one. */
 #define MEMBERS_WHO_GET_POSTS                                                 \
@@ -47,15 +48,15 @@ static const struct {
      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"},
     {ST_OUT_ADD_MEMBERS,
      "INSERT OR IGNORE INTO outbound (list, kind, message_id, path, "
-     "sender, recipient, created, next_attempt, expires) "
-     "SELECT DISTINCT ?1, 'post', ?4, ?2, ?5, m.address, ?6, ?6, ?7 "
+     "sender, recipient, created, next_attempt, expires, member) "
+     "SELECT ?1, 'post', ?4, ?2, ?5, m.address, ?6, ?6, ?7, m.id "
      MEMBERS_WHO_GET_POSTS},
     {ST_OUT_ADD_MEMBERS_VERP,
      "INSERT OR IGNORE INTO outbound (list, kind, message_id, path, "
-     "sender, recipient, created, next_attempt, expires) "
-     "SELECT DISTINCT ?1, 'post', ?4, ?2, "
-     "?5 || replace(m.address, '@', '=') || ?8, m.address, ?6, ?6, ?7 "
-     MEMBERS_WHO_GET_POSTS},
+     "sender, recipient, created, next_attempt, expires, member) "
+     "SELECT ?1, 'post', ?4, ?2, "
+     "?5 || replace(m.address, '@', '=') || ?8, m.address, ?6, ?6, ?7, "
+     "m.id " MEMBERS_WHO_GET_POSTS},
     {ST_OUT_DUE,
      "SELECT " OUT_COLS " FROM outbound INDEXED BY outbound_waiting "
      "WHERE " WAITING " AND id > ?1 "
@@ -531,6 +532,7 @@ db_out_each(struct db *db, long long after, int due_only, long limit,
 		r.created = (time_t)sqlite3_column_int64(s, 11);
 		r.next_attempt = (time_t)sqlite3_column_int64(s, 12);
 		r.expires = (time_t)sqlite3_column_int64(s, 13);
+		r.member = sqlite3_column_int64(s, 14);
 		seen++;
 		if (fn(&r, arg))
 			break;

@@ -463,6 +463,16 @@ static const char schema_2[] =
     "DROP INDEX outbound_due;\n"
     "CREATE INDEX held_spool ON held(spool_id);\n";
 
+/*
+ * Migration 3: joining and leaving.  outbound.member is the membership a
+ * 'post' copy was queued for (members.id, in the list or in a list an
+ * umbrella gathers), so that the queue can make the member's own
+ * one-click unsubscribe token without a lookup per copy; NULL for other
+ * kinds and for rows queued before.
+ */
+static const char schema_3[] =
+    "ALTER TABLE outbound ADD COLUMN member INTEGER;\n";
+
 static const struct migration {
 	int version;
 	const char *what; /* for the log */
@@ -470,6 +480,7 @@ static const struct migration {
 } migrations[] = {
     {1, "foundation schema", schema_1},
     {2, "posting and delivery", schema_2},
+    {3, "joining and leaving", schema_3},
 };
 
 int

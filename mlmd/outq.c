@@ -58,6 +58,7 @@
 
 struct oq_row {
 	long long id;
+	long long member; /* of a post copy: for its unsubscribe token */
 	char *rcpt;
 	int attempts;
 };
@@ -534,7 +535,8 @@ dispatch(struct outq *q, struct oq_txn *t)
 		                     &q->m->key};
 
 		buf_reset(&q->personal);
-		if (sub_unsub_headers(&sc, t->list, t->rows[0].rcpt, "\r\n",
+		if (sub_unsub_headers(&sc, t->list, t->rows[0].rcpt,
+		                      t->rows[0].member, "\r\n",
 		                      &q->personal) == 0) {
 			buf_add(&q->personal, data->s, data->len);
 			data = &q->personal;
@@ -610,6 +612,7 @@ take_row(const struct out_row *r, void *arg)
 	t->rows[t->n].id = r->id;
 	t->rows[t->n].rcpt = xstrdup(r->recipient);
 	t->rows[t->n].attempts = r->attempts;
+	t->rows[t->n].member = r->member;
 	t->n++;
 	w->last = r->id;
 	return 0;

@@ -684,9 +684,8 @@ check_confirm(const struct sub_ctx *ctx, const char *token,
 /*
  * Confirm token: check it, use it, execute its actions for the person it
  * names, on the list it names; the results go into r (whose list and
- * person are set from the token).  how_fmt: the consent record, "%s"
- * standing for nothing.  Returns the state; -1 as TOK_UNKNOWN with
- * r->failed set on a store error.
+ * person are set from the token).  how: the consent record ("confirmed
+ * by mail <ID>").  Returns the state; a store error sets r->failed.
  */
 static enum tok_state
 confirm_token(struct run *r, const char *token, const char *how)
@@ -1220,7 +1219,8 @@ sub_expire(const struct sub_ctx *ctx)
 
 int
 sub_unsub_headers(const struct sub_ctx *ctx, const char *list,
-                  const char *address, const char *eol, struct buf *out)
+                  const char *address, long long member, const char *eol,
+                  struct buf *out)
 {
 	const struct conf *c = ctx->conf;
 	const struct list_conf *l = conf_list(c, list);
@@ -1233,12 +1233,14 @@ sub_unsub_headers(const struct sub_ctx *ctx, const char *list,
 
 	if (!l)
 		return 1;
-	names = xcalloc(c->n_lists + 1, sizeof(*names));
-	n = post_lists(c, l, names, c->n_lists);
-	id = db_member_id(ctx->db, names, n, address);
-	free(names);
-	if (id <= 0)
-		return id < 0 ? -1 : 1;
+	if ((id = member) <= 0) {
+		names = xcalloc(c->n_lists + 1, sizeof(*names));
+		n = post_lists(c, l, names, c->n_lists);
+		id = db_member_id(ctx->db, names, n, address);
+		free(names);
+		if (id <= 0)
+			return id < 0 ? -1 : 1;
+	}
 	/* The same link all day: whole days, UNSUB_DAYS ahead. */
 	exp = (time(NULL) / 86400 + UNSUB_DAYS) * 86400;
 	token_make(ctx->key, "unsubscribe", l->name, address, id, exp, tok,

@@ -70,12 +70,14 @@ int sub_web_unsubscribe(const struct sub_ctx *ctx, const char *list,
 
 /*
  * The personal List-Unsubscribe and List-Unsubscribe-Post fields for
- * address's copy of a post to list (its own membership or one in a list
- * that list includes), each line ended by eol, appended to out.  0, 1 if
- * address is no member (nothing added), -1 on error.
+ * address's copy of a post to list, each line ended by eol, appended to
+ * out.  member: the membership the copy was queued for (outbound.member:
+ * in list or in a list it includes), or 0 to look it up.  0, 1 if address
+ * is no member (nothing added), -1 on error.
  */
 int sub_unsub_headers(const struct sub_ctx *ctx, const char *list,
-		      const char *address, const char *eol, struct buf *out);
+		      const char *address, long long member, const char *eol,
+		      struct buf *out);
 
 /*
  * `mlmctl add`: invite address to list (a confirmation as if the person

@@ -18,7 +18,7 @@
 [ -x "$MLMCTL" ] || skip_all "mlmctl is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-plan 105
+plan 109
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -310,8 +310,14 @@ mail "$A" "denmark@$D" "Hej Bo" "Hej"
 ok "bo's copy" wait_mail "$B" 1
 mt=$(h unsub "$(newest "$B")" mailto)
 to=${mt#mailto:}
+mail "$A" "all@$D" "Hej alle" "Hej" >/dev/null
+ok "bo's copy of a post to the umbrella list" wait_mail "$B" 2
+ua=$(h unsub "$(newest "$B")" http)
+like "$ua" "^$W/u/all/" "carries a link for the umbrella list"
+is "$(web GET "$ua")" 200 "whose page knows him (his denmark membership)"
+like "$(cat "$T_DIR/page")" "$B" "and names his address"
 mail "$B" "$to" "" ""
-ok "a mail to the personal unsubscribe address: a goodbye" wait_mail "$B" 2
+ok "a mail to the personal unsubscribe address: a goodbye" wait_mail "$B" 3
 is "$(member denmark $B)" 0 "unsubscribed without a further question"
 mail "$B" "$to" "" ""
 settle
