@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,10 +63,10 @@ body_7bit(const char *s, size_t n)
 int
 compose_text(const struct compose *c, struct buf *out)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, boundary = BUF_INIT;
 	char date[64];
 	struct tm tm;
-	size_t blen;
+	size_t blen, i;
 
 	if (!addr_ok(c->from_addr) || !addr_ok(c->to) || !c->subject ||
 	    !c->body || !c->message_id || !one_line(c->subject) ||
@@ -82,7 +83,7 @@ compose_text(const struct compose *c, struct buf *out)
 		return -1;
 	gmtime_r(&c->date, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_init(&b, 0);
+	buf_init(&b, (size_t)1 << 31);
 	if (c->from_name && *c->from_name) {
 		struct buf a = BUF_INIT;
 
@@ -104,8 +105,23 @@ compose_text(const struct compose *c, struct buf *out)
 		buf_printf(&b, "Auto-Submitted: %s\n", c->auto_submitted);
 	if (c->list_id)
 		buf_printf(&b, "List-Id: <%s>\n", c->list_id);
-	buf_adds(&b, "MIME-Version: 1.0\n"
-	             "Content-Type: text/plain; charset=utf-8\n");
+	buf_adds(&b, "MIME-Version: 1.0\n");
+	if (c->attach) {
+		/* A boundary that cannot occur in the attached bytes: its
+		 * lines would have to start with "--=_mlmd_" + our id. */
+		buf_printf(&boundary, "=_mlmd_%s", c->message_id);
+		for (i = 0; i < boundary.len; i++)
+			if (!isalnum((unsigned char)boundary.s[i]) &&
+			    !strchr("=_.-", boundary.s[i]))
+				boundary.s[i] = '.';
+		buf_printf(&b,
+		           "Content-Type: multipart/mixed; boundary=\"%s\"\n",
+		           buf_str(&boundary));
+		if (c->lang && *c->lang)
+			buf_printf(&b, "Content-Language: %s\n", c->lang);
+		buf_printf(&b, "\n--%s\n", buf_str(&boundary));
+	}
+	buf_adds(&b, "Content-Type: text/plain; charset=utf-8\n");
 	if (c->lang && *c->lang)
 		buf_printf(&b, "Content-Language: %s\n", c->lang);
 	blen = strlen(c->body);
@@ -119,7 +135,26 @@ compose_text(const struct compose *c, struct buf *out)
 	}
 	if (b.len && b.s[b.len - 1] != '\n')
 		buf_addc(&b, '\n');
-	buf_add(out, b.s, b.len);
+	if (c->attach) {
+		int eightbit = 0;
+
+		for (i = 0; i < c->attach_len && !eightbit; i++)
+			eightbit = (unsigned char)c->attach[i] >= 0x80;
+		buf_printf(&b,
+		           "\n--%s\nContent-Type: message/rfc822\n"
+		           "Content-Disposition: attachment\n"
+		           "Content-Transfer-Encoding: %s\n\n",
+		           buf_str(&boundary), eightbit ? "8bit" : "7bit");
+		buf_add(&b, c->attach, c->attach_len);
+		if (c->attach_len && c->attach[c->attach_len - 1] != '\n')
+			buf_addc(&b, '\n');
+		buf_printf(&b, "\n--%s--\n", buf_str(&boundary));
+	}
+	buf_free(&boundary);
+	if (buf_add(out, b.s, b.len) < 0) {
+		buf_free(&b);
+		return -1;
+	}
 	buf_free(&b);
 	return 0;
 }

@@ -25,6 +25,10 @@ struct compose {
 	const char *list_id;    /* "LIST.DOMAIN" for a List-Id, or NULL: a
 	                         * reply to the mail then carries our List-Id
 	                         * and is never answered (no loops) */
+	const char *attach;     /* a whole message to attach (message/rfc822
+	                         * after the text, in a multipart/mixed), or
+	                         * NULL; its bytes are copied unchanged */
+	size_t attach_len;
 };
 
 /*

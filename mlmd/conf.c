@@ -511,7 +511,7 @@ get_duration(const struct where *w, const char *opt, long lo, long hi,
 	if (s && isdigit((unsigned char)*s)) {
 		errno = 0;
 		v = strtol(s, &end, 10);
-		if (errno || v > 1000000)
+		if (errno || v > 100000000)
 			v = -1;
 		else if (*end == 'd' && !end[1])
 			v *= 86400;
@@ -820,6 +820,8 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_int(w, "confirm_domain_hourly", 1, 1000000,
 	        &c->confirm_domain_hourly);
 	get_int(w, "confirm_hourly", 1, 1000000, &c->confirm_hourly);
+	get_duration(w, "held_lifetime", 3600, 365 * 86400,
+	             &c->held_lifetime);
 }
 
 /* Why a list name is not acceptable, or NULL. */
@@ -1161,6 +1163,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("confirm_window", "24h", CFGF_NONE),
 	    CFG_INT("confirm_domain_hourly", 50, CFGF_NONE),
 	    CFG_INT("confirm_hourly", 500, CFGF_NONE),
+	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
 	    CFG_SEC("list", list_opts,
 	            CFGF_TITLE | CFGF_MULTI | CFGF_NO_TITLE_DUPES),
 	    CFG_END(),
@@ -1439,9 +1442,10 @@ conf_print(const struct conf *c, FILE *f)
 	        c->delivery_retry);
 	fprintf(f,
 	        "confirm_lifetime = \"%lds\"\nconfirm_window = \"%lds\"\n"
-	        "confirm_domain_hourly = %d\nconfirm_hourly = %d\n",
+	        "confirm_domain_hourly = %d\nconfirm_hourly = %d\n"
+	        "held_lifetime = \"%lds\"\n",
 	        c->confirm_lifetime, c->confirm_window,
-	        c->confirm_domain_hourly, c->confirm_hourly);
+	        c->confirm_domain_hourly, c->confirm_hourly, c->held_lifetime);
 	for (i = 0; i < c->n_lists; i++) {
 		const struct list_conf *l = &c->lists[i];
 

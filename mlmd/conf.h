@@ -76,6 +76,7 @@ struct conf {
 	                        * list in this window (24 h) */
 	int confirm_domain_hourly; /* confirmations per hour to one domain */
 	int confirm_hourly;        /* confirmations per hour in all */
+	long held_lifetime;        /* a held post waits this long (14 d) */
 	struct list_conf *lists;
 	size_t n_lists;
 };

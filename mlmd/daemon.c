@@ -49,6 +49,7 @@
 #include "post.h"
 #include "priv.h"
 #include "spool.h"
+#include "moderate.h"
 #include "sub.h"
 #include "tmpl.h"
 #include "web.h"
@@ -189,12 +190,23 @@ record(struct mlmd *m, struct job *j)
 			if (sub_mail(&sc, j->id, j->env.sender, msg, r) < 0)
 				rc = -1;
 			break;
+		case ROLE_MODERATE:
+			if (moderate_mail(&sc, j->id, j->env.sender, msg, r) <
+			    0)
+				rc = -1;
+			break;
 		default:
 			break;
 		}
 	}
 	if (rc == 0)
 		rc = post_commit(&ctx, j->plan);
+	if (rc == 0 && post_plan_n_held(j->plan) > 0) {
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+
+		rc = moderate_requests(&sc, j->plan, j->id,
+		                       j->file.s + j->body_off, j->env.size);
+	}
 	if (rc == 0)
 		rc = db_commit(m->db);
 	else
@@ -398,8 +410,14 @@ on_housekeeping(struct loop *l, void *arg)
 	struct mlmd *m = arg;
 	long n;
 
-	if ((n = db_held_expire(m->db)) > 0)
-		log_info("housekeeping: %ld held posts expired unmoderated", n);
+	{
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+
+		if ((n = moderate_housekeeping(&sc)) > 0)
+			log_info("housekeeping: %ld held posts expired "
+			         "unmoderated; their senders are told",
+			         n);
+	}
 	if ((n = outq_gc(m, 600)) > 0)
 		log_info("housekeeping: %ld copies nobody waits for removed "
 		         "from out/",

@@ -302,6 +302,12 @@ int db_person_lists(struct db *db, const char *address,
 		    int (*fn)(const char *list, const struct member_flags *f,
 			      void *arg),
 		    void *arg);
+/* Add address to list's accept_senders (`approve always`): 0 added, 1
+ * there already, -1. */
+int db_accept_add(struct db *db, const char *list, const char *address,
+		  const char *how);
+/* When kind last happened on list (event_log), 0 never, -1 error. */
+time_t db_last_event(struct db *db, const char *list, const char *kind);
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

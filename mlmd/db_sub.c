@@ -443,6 +443,46 @@ db_person_lists(struct db *db, const char *address,
 	return rc;
 }
 
+/* ----- moderation ------------------------------------------------------------ */
+
+int
+db_accept_add(struct db *db, const char *list, const char *address,
+              const char *how)
+{
+	sqlite3_stmt *s = prep(db, "INSERT OR IGNORE INTO accept_senders "
+	                           "(list, address, how, added) "
+	                           "VALUES (?1, ?2, ?3, ?4)");
+	long n;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, address);
+	bind(s, 3, how);
+	sqlite3_bind_int64(s, 4, db_now(db));
+	n = run(db, s, "accepting a sender");
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
+}
+
+time_t
+db_last_event(struct db *db, const char *list, const char *kind)
+{
+	sqlite3_stmt *s = prep(db, "SELECT coalesce(max(at), 0) FROM event_log "
+	                           "WHERE list = ?1 AND kind = ?2");
+	time_t t = -1;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, kind);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		t = (time_t)sqlite3_column_int64(s, 0);
+	else
+		db_err(db, "reading the event log");
+	sqlite3_finalize(s);
+	return t;
+}
+
 /* ----- a person's data (GDPR) -------------------------------------------- */
 
 /*

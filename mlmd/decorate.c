@@ -45,13 +45,26 @@
  *    encrypted mail this is the only safe way (RFC 1847): the signed
  *    bytes are not touched, so signatures still verify.
  *
+ * DMARC mitigation (dmarc_action; when to use it is decided by the caller
+ * with dmarc.h): munging writes a From of the list's with the author's
+ * name ("NAME via LIST"), keeps the old From as X-Original-From, adds the
+ * author to Reply-To or Cc as Mailman 3 does, and drops DKIM-Signature;
+ * the body is decorated as above.  Wrapping writes a new message with the
+ * same fields around the post, which goes unchanged (but for the fields
+ * never sent) into a message/rfc822 part: nothing inside is re-encoded,
+ * so signed mail still verifies inside it.  The author's name is
+ * cleaned first (controls, "@domain" pieces that would make it read as
+ * an address, 120 bytes at most).
+ *
  * Standards: RFC 5322 (header fields, folding, line length), RFC 2045/2046
  * (MIME, quoted-printable, base64, multipart delimiters), RFC 2047
  * (encoded words in Subject and List-Id), RFC 2369 (List-Help, -Post,
  * -Subscribe, -Unsubscribe, -Owner, -Archive), RFC 2919 (List-Id),
  * RFC 5064 (Archived-At), RFC 8058 (List-Unsubscribe-Post), RFC 1847
  * (signed and encrypted multiparts left intact), RFC 3676 (format=flowed:
- * a soft-broken last line does not swallow the footer).
+ * a soft-broken last line does not swallow the footer), RFC 7960 (DMARC
+ * and mailing lists), RFC 2046 section 5.2.1 (message/rfc822: 7bit, 8bit
+ * or binary only).
  *
  * Errors: decorate() returns -1 with one line in err for input it cannot
  * decorate safely (a header block it cannot split, a message/partial, a
@@ -964,7 +977,8 @@ decorate_subject(const char *subject, const char *prefix, struct buf *out)
 
 /* ---- the body --------------------------------------------------------- */
 
-enum mode { M_NONE, M_APPEND, M_MIXED, M_WRAP };
+/* M_DMARC_WRAP: the whole post goes into a message/rfc822 part. */
+enum mode { M_NONE, M_APPEND, M_MIXED, M_WRAP, M_DMARC_WRAP };
 
 struct plan {
 	enum mode mode;
@@ -1050,9 +1064,11 @@ fnv1a(const char *p, size_t n, uint64_t h)
 	return h;
 }
 
-/* A boundary found neither in the message nor in the footer. */
+/* A boundary found neither in the message nor in the footer (nor in
+ * extra, text we add, if not NULL; it does not change the hash). */
 static int
-new_boundary(const struct decorate_in *in, char *b, size_t bsz)
+new_boundary(const struct decorate_in *in, const char *extra, char *b,
+             size_t bsz)
 {
 	uint64_t h = fnv1a(in->raw, in->len, 0xcbf29ce484222325ULL);
 	unsigned t;
@@ -1064,7 +1080,8 @@ new_boundary(const struct decorate_in *in, char *b, size_t bsz)
 		                 (unsigned long long)h, t);
 
 		if (memmem(in->raw, in->len, b, (size_t)l) == NULL &&
-		    (in->footer == NULL || strstr(in->footer, b) == NULL))
+		    (in->footer == NULL || strstr(in->footer, b) == NULL) &&
+		    (extra == NULL || strstr(extra, b) == NULL))
 			return 0;
 		h = fnv1a(b, (size_t)l, h);
 	}
@@ -1272,7 +1289,7 @@ plan_body(const struct decorate_in *in, const struct hdrs *h,
 	goto done;
 
 wrap:
-	if (new_boundary(in, pl->newb, sizeof(pl->newb)) < 0) {
+	if (new_boundary(in, NULL, pl->newb, sizeof(pl->newb)) < 0) {
 		buf_adds(err, "no MIME boundary found that is not in the "
 		              "message");
 		rc = -1;
@@ -1449,6 +1466,24 @@ check_input(const struct decorate_in *in, struct buf *err)
 			              "has spaces, controls or <>\"");
 			return -1;
 		}
+	if (in->dmarc_action != 0) {
+		const char *a = in->author_addr, *at;
+
+		if (in->dmarc_action != DECORATE_DMARC_MUNGE &&
+		    in->dmarc_action != DECORATE_DMARC_WRAP) {
+			buf_printf(err, "decorate: unknown DMARC action %d",
+			           in->dmarc_action);
+			return -1;
+		}
+		at = a ? strrchr(a, '@') : NULL;
+		if (a == NULL || !uri_ok(a) || strlen(a) > 320 || at == NULL ||
+		    at == a || at[1] == '\0') {
+			buf_adds(err,
+			         "DMARC mitigation without a usable author "
+			         "address");
+			return -1;
+		}
+	}
 	if (in->footer) {
 		const char *f = in->footer, *p;
 		size_t fl = strlen(f);
@@ -1477,6 +1512,255 @@ check_input(const struct decorate_in *in, struct buf *err)
 	return 0;
 }
 
+/* ---- DMARC: From munging and wrapping ------------------------------------ */
+
+/* Bytes of a display name or list label we put into From. */
+#define DMARC_NAME_MAX 120
+
+/*
+ * s (valid UTF-8) for a header phrase or the note: controls become
+ * spaces, runs of spaces one, trimmed, cut at max bytes on a character
+ * boundary.  With strip_at, "@domain.tld" pieces go: a From that reads
+ * "boss@bank.example via List" would pass for the bank's address.
+ */
+static void
+clean_text(const char *s, size_t max, int strip_at, struct buf *out)
+{
+	size_t i = 0, n = strlen(s), start = out->len;
+	int space = 1;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t l;
+
+		if (strip_at && c == '@') {
+			size_t k = i + 1;
+			int dot = 0;
+
+			while (k < n && (unsigned char)s[k] > ' ' &&
+			       strchr("@<>()[]\",;", s[k]) == NULL) {
+				dot |= s[k] == '.';
+				k++;
+			}
+			if (dot) {
+				i = k;
+				continue;
+			}
+		}
+		if (c < ' ' || c == 127 || c == ' ') {
+			if (!space)
+				buf_addc(out, ' ');
+			space = 1;
+			i++;
+			continue;
+		}
+		l = utf8_len(s + i, n - i);
+		if (out->len - start + l > max)
+			break;
+		buf_add(out, s + i, l);
+		space = 0;
+		i += l;
+	}
+	if (out->len > start && out->s[out->len - 1] == ' ')
+		buf_truncate(out, out->len - 1);
+}
+
+/* The author as a reader should see them: the display name, else the
+ * local part of the address. */
+static void
+author_display(const struct decorate_in *in, int strip_at, struct buf *out)
+{
+	const char *nm = in->author_name, *a = in->author_addr;
+
+	if (nm && nm[0] && utf8_valid(nm, strlen(nm)))
+		clean_text(nm, DMARC_NAME_MAX, strip_at, out);
+	if (out->len == 0) {
+		size_t l = (size_t)(strrchr(a, '@') - a);
+
+		buf_add(out, a, l < DMARC_NAME_MAX ? l : DMARC_NAME_MAX);
+	}
+}
+
+/* From: "NAME via DESCRIPTION" <LIST@DOMAIN>, the whole field. */
+static void
+write_munged_from(const struct decorate_in *in, const char *addr,
+                  const char *nl, struct buf *o)
+{
+	const char *desc = in->list->description;
+	struct buf ph = BUF_INIT, tail = BUF_INIT;
+	size_t before;
+
+	author_display(in, 1, &ph);
+	buf_adds(&ph, " via ");
+	before = ph.len;
+	if (desc && desc[0] && utf8_valid(desc, strlen(desc)))
+		clean_text(desc, DMARC_NAME_MAX, 0, &ph);
+	if (ph.len == before)
+		buf_adds(&ph, in->list->name);
+	buf_printf(&tail, "<%s>", addr);
+	hdr_text(o, nl, "From", buf_str(&ph), 1, buf_str(&tail));
+	buf_free(&ph);
+	buf_free(&tail);
+}
+
+/* The author's mailbox ("Name <addr>", encoded and folded as needed, or
+ * the bare address), to follow "field: " or a folding space. */
+static void
+author_mailbox(const struct decorate_in *in, const char *nl, const char *field,
+               struct buf *out)
+{
+	struct buf name = BUF_INIT, tmp = BUF_INIT, tail = BUF_INIT;
+	const char *nm = in->author_name;
+	size_t skip = strlen(field) + 2, nll = strlen(nl);
+
+	if (nm && nm[0] && utf8_valid(nm, strlen(nm)))
+		clean_text(nm, DMARC_NAME_MAX, 0, &name);
+	if (name.len == 0) {
+		buf_adds(out, in->author_addr);
+	} else {
+		buf_printf(&tail, "<%s>", in->author_addr);
+		hdr_text(&tmp, nl, field, buf_str(&name), 1, buf_str(&tail));
+		buf_add(out, tmp.s + skip, tmp.len - skip - nll);
+	}
+	buf_free(&name);
+	buf_free(&tmp);
+	buf_free(&tail);
+}
+
+/* 1 if the address occurs in the field's value as an address (between
+ * <>, commas, a colon or white space), case-insensitively. */
+static int
+value_has_addr(const char *raw, const struct field *f, const char *addr)
+{
+	static const char before[] = "<:, \t\r\n", after[] = ">;, \t\r\n";
+	const char *v = raw + f->vstart;
+	size_t n = f->end - f->vstart, al = strlen(addr), i;
+
+	for (i = 0; i + al <= n; i++) {
+		if (strncasecmp(v + i, addr, al) != 0)
+			continue;
+		if ((i == 0 || memchr(before, v[i - 1], sizeof(before) - 1)) &&
+		    (i + al == n ||
+		     memchr(after, v[i + al], sizeof(after) - 1)))
+			return 1;
+	}
+	return 0;
+}
+
+/* "name:" with the value of f (NULL: none) and the mailbox added as the
+ * last address, on a line of its own. */
+static void
+write_addr_added(const char *raw, const struct field *f, const char *name,
+                 const char *mbox, const char *nl, struct buf *o)
+{
+	buf_printf(o, "%s:", name);
+	if (f) {
+		size_t e = f->end, k = f->vstart;
+
+		while (e > k && (raw[e - 1] == '\n' || raw[e - 1] == '\r' ||
+		                 is_wsp(raw[e - 1])))
+			e--;
+		while (k < e &&
+		       (is_wsp(raw[k]) || raw[k] == '\r' || raw[k] == '\n'))
+			k++;
+		if (k < e) {
+			buf_add(o, raw + f->vstart, e - f->vstart);
+			buf_addc(o, ',');
+			buf_adds(o, nl);
+		}
+	}
+	buf_addc(o, ' ');
+	buf_adds(o, mbox);
+	buf_adds(o, nl);
+}
+
+/* Fields of the post that the wrapper keeps (From is written new). */
+static int
+wrap_keeps(const char *raw, const struct field *f)
+{
+	static const char *const names[] = {
+	    "to",          "cc",         "date",    "message-id",
+	    "in-reply-to", "references", "subject", "reply-to",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (field_is(raw, f, names[i]))
+			return 1;
+	return 0;
+}
+
+/* The transfer encoding a message/rfc822 part of these bytes needs
+ * (RFC 2046 section 5.2.1: 7bit, 8bit or binary), NULL for 7bit. */
+static const char *
+rfc822_cte(const char *s, size_t n)
+{
+	size_t i, col = 0;
+	int eight = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\0')
+			return "binary";
+		if (c == '\n')
+			col = 0;
+		else if (++col > 998)
+			return "binary";
+		if (c >= 0x80)
+			eight = 1;
+	}
+	return eight ? "8bit" : NULL;
+}
+
+/* The note that opens a wrapped post, as a text/plain part. */
+static void
+wrap_note(const struct decorate_in *in, const char *nl, struct buf *out)
+{
+	struct buf t = BUF_INIT;
+
+	buf_adds(&t, "The message from ");
+	author_display(in, 0, &t);
+	buf_printf(&t,
+	           " <%s>\nis attached as it was sent: the DMARC policy of "
+	           "the sender's domain\ndoes not let the list pass it on "
+	           "in the sender's name.\n",
+	           in->author_addr);
+	footer_part(buf_str(&t), nl, out);
+	buf_free(&t);
+}
+
+/*
+ * The body of a wrapped post, delimited by b: the note (a text/plain part
+ * from wrap_note()), the post as message/rfc822 (its fields except those
+ * never sent, byte for byte, then its body byte for byte), the footer.
+ */
+static void
+wrap_body(const struct decorate_in *in, const struct hdrs *h, const char *nl,
+          const char *b, const struct buf *note, struct buf *o)
+{
+	const char *raw = in->raw, *cte;
+	size_t i, from = h->n ? h->f[0].start : h->body;
+
+	buf_printf(o, "--%s%s", b, nl);
+	buf_add(o, note->s, note->len);
+	buf_printf(o, "%s--%s%sContent-Type: message/rfc822%s", nl, b, nl, nl);
+	cte = rfc822_cte(raw + from, in->len - from);
+	if (cte)
+		buf_printf(o, "Content-Transfer-Encoding: %s%s", cte, nl);
+	buf_printf(o, "Content-Disposition: inline%s%s", nl, nl);
+	for (i = 0; i < h->n; i++)
+		if (!dropped(raw, &h->f[i]))
+			copy_field(raw, &h->f[i], nl, o);
+	buf_adds(o, nl);
+	buf_add(o, raw + h->body, in->len - h->body);
+	if (in->footer && in->footer[0]) {
+		buf_printf(o, "%s--%s%s", nl, b, nl);
+		footer_part(in->footer, nl, o);
+	}
+	buf_printf(o, "%s--%s--%s", nl, b, nl);
+}
+
 int
 decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 {
@@ -1486,8 +1770,13 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 	const char *raw = in->raw, *nl;
 	const struct field *subjf = NULL, *rtf = NULL, *ctf = NULL;
 	const struct field *ctef = NULL, *cdf = NULL, *mvf = NULL;
+	const struct field *fromf = NULL, *ccf = NULL;
 	const char *addr;
 	int new_subject = 0, rc = -1, add_rt = 0;
+	int dm = in->dmarc_action, wrap = dm == DECORATE_DMARC_WRAP;
+	int rt_author = 0, cc_author = 0;
+	struct buf mbox = BUF_INIT, note = BUF_INIT;
+	char wb[64];
 	size_t i, e;
 
 	memset(&pl, 0, sizeof(pl));
@@ -1520,6 +1809,10 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 			cdf = f;
 		else if (!mvf && field_is(raw, f, "mime-version"))
 			mvf = f;
+		else if (!fromf && field_is(raw, f, "from"))
+			fromf = f;
+		else if (!ccf && field_is(raw, f, "cc"))
+			ccf = f;
 	}
 
 	/* Subject. */
@@ -1546,7 +1839,26 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 	    (rtf == NULL || in->reply_to_override))
 		add_rt = 1;
 
-	if (in->footer && in->footer[0]) {
+	/* DMARC: where a reply finds the author once From is the list's
+	 * (Mailman 3's rule, see decorate.h). */
+	if (dm && strcasecmp(in->author_addr, addr) != 0) {
+		if (in->list->reply_to == REPLY_AUTHOR)
+			rt_author = rtf == NULL ||
+			            !value_has_addr(raw, rtf, in->author_addr);
+		else
+			cc_author = ccf == NULL ||
+			            !value_has_addr(raw, ccf, in->author_addr);
+		author_mailbox(in, nl, rt_author ? "Reply-To" : "Cc", &mbox);
+	}
+	if (wrap) {
+		wrap_note(in, nl, &note);
+		if (new_boundary(in, buf_str(&note), wb, sizeof(wb)) < 0) {
+			buf_adds(err, "no MIME boundary found that is not in "
+			              "the message");
+			goto out;
+		}
+		pl.mode = M_DMARC_WRAP;
+	} else if (in->footer && in->footer[0]) {
 		if (plan_body(in, &h, ctf, ctef, cdf, nl, &pl, err) < 0)
 			goto out;
 	}
@@ -1564,6 +1876,28 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 
 		if (dropped(raw, f))
 			continue;
+		if (dm) {
+			if (field_is(raw, f, "dkim-signature") ||
+			    field_is(raw, f, "x-original-from"))
+				continue;
+			if (field_is(raw, f, "from")) {
+				if (f == fromf)
+					write_munged_from(in, addr, nl, &o);
+				continue;
+			}
+			if (wrap && !wrap_keeps(raw, f))
+				continue;
+			if (f == ccf && cc_author) {
+				write_addr_added(raw, f, "Cc", buf_str(&mbox),
+				                 nl, &o);
+				continue;
+			}
+			if (f == rtf && rt_author) {
+				write_addr_added(raw, f, "Reply-To",
+				                 buf_str(&mbox), nl, &o);
+				continue;
+			}
+		}
 		if (field_is(raw, f, "subject")) {
 			if (f != subjf)
 				continue; /* a second Subject confuses */
@@ -1593,6 +1927,32 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 		hdr_text(&o, nl, "Subject", buf_str(&subj), 0, NULL);
 	if (add_rt)
 		buf_printf(&o, "Reply-To: %s%s", addr, nl);
+	if (dm) {
+		if (!fromf)
+			write_munged_from(in, addr, nl, &o);
+		if (rt_author && !rtf)
+			write_addr_added(raw, NULL, "Reply-To", buf_str(&mbox),
+			                 nl, &o);
+		if (cc_author && !ccf)
+			write_addr_added(raw, NULL, "Cc", buf_str(&mbox), nl,
+			                 &o);
+		if (fromf) {
+			buf_adds(&o, "X-Original-From:");
+			buf_add(&o, raw + fromf->vstart,
+			        fromf->end - fromf->vstart);
+			if (raw[fromf->end - 1] != '\n')
+				buf_adds(&o, nl);
+		} else {
+			buf_printf(&o, "X-Original-From: <%s>%s",
+			           in->author_addr, nl);
+		}
+		if (wrap)
+			buf_printf(&o,
+			           "MIME-Version: 1.0%s"
+			           "Content-Type: multipart/mixed;%s "
+			           "boundary=\"%s\"%s",
+			           nl, nl, wb, nl);
+	}
 	if (pl.mode == M_APPEND || pl.mode == M_WRAP) {
 		if (!mvf && (pl.mode == M_WRAP || pl.ct_utf8 || pl.cte_new))
 			buf_printf(&o, "MIME-Version: 1.0%s", nl);
@@ -1611,6 +1971,9 @@ decorate(const struct decorate_in *in, struct buf *out, struct buf *err)
 	buf_adds(&o, nl);
 
 	switch (pl.mode) {
+	case M_DMARC_WRAP:
+		wrap_body(in, &h, nl, wb, &note, &o);
+		break;
 	case M_NONE:
 		buf_add(&o, raw + h.body, in->len - h.body);
 		break;
@@ -1663,6 +2026,8 @@ out:
 	free(h.f);
 	buf_free(&subj);
 	buf_free(&addrb);
+	buf_free(&mbox);
+	buf_free(&note);
 	buf_free(&pl.body);
 	free(pl.boundary);
 	return rc;

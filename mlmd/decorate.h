@@ -46,7 +46,42 @@ struct decorate_in {
 	int personal_unsubscribe; /* leave List-Unsubscribe and
 	                           * List-Unsubscribe-Post out: the queue
 	                           * adds a personal pair to each copy */
+	/* DMARC mitigation (dmarc.h decides when): 0 none, or
+	 * DECORATE_DMARC_MUNGE / DECORATE_DMARC_WRAP; see below. */
+	int dmarc_action;
+	const char *author_name; /* the post's From display name, decoded
+	                          * UTF-8, or NULL / "" */
+	const char *author_addr; /* the post's From address (required
+	                          * when dmarc_action is set) */
 };
+
+/*
+ * DMARC mitigation (RFC 7960 on mailing lists: the list changes the
+ * post, so the author's DKIM signature breaks and receivers apply the
+ * policy of the author's domain to the list's copy; the way out is a
+ * From that is the list's).  Both actions:
+ *  - From: "NAME via DESCRIPTION" <LIST@DOMAIN> (the list name when there
+ *    is no description; NAME is the author's display name, else the local
+ *    part of their address; RFC 2047-encoded when needed);
+ *  - the original From field is kept as X-Original-From;
+ *  - the author's address is added where a reply finds it, as Mailman 3
+ *    does: reply_to = author: to Reply-To (after the author's own
+ *    Reply-To, if any), so "reply" reaches the author as it would
+ *    without munging; reply_to = list: to Cc (Reply-To follows the list
+ *    rule as without munging), so "reply" goes to the list and "reply
+ *    all" reaches the author too;
+ *  - DKIM-Signature fields are removed (they cannot verify any more).
+ * DECORATE_DMARC_MUNGE changes only the header; the body is decorated as
+ * usual.  DECORATE_DMARC_WRAP makes a new message: the header fields
+ * above plus To, Cc, Date, Message-ID, In-Reply-To, References, the
+ * Subject (with the prefix) and the list fields; its body is a
+ * multipart/mixed of a short text/plain note, the post as a
+ * message/rfc822 part (its header without the fields decorate() always
+ * removes, its body byte for byte, so signed mail stays verifiable) and
+ * the footer.
+ */
+#define DECORATE_DMARC_MUNGE 1
+#define DECORATE_DMARC_WRAP  2
 
 /*
  * Decorate in->raw into out (appended).  Returns 0, or -1 with one line in

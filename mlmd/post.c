@@ -48,7 +48,6 @@
 #include "util.h"
 
 #define NOTICE_LIMIT   5             /* notices per address per day */
-#define HELD_LIFETIME  (14 * 86400)  /* a held post waits two weeks */
 #define SEARCH_TEXT_MAX (1 << 20)    /* bytes of text indexed per post */
 
 enum act_kind { ACT_DISTRIBUTE, ACT_HOLD, ACT_REJECT, ACT_DISCARD, ACT_OWNER };
@@ -749,7 +748,7 @@ commit_action(const struct post_ctx *ctx, struct post_plan *p,
 		h.subject = (char *)p->msg->subject;
 		h.size = p->size;
 		h.reason = a->fr.reason;
-		h.expires = time(NULL) + HELD_LIFETIME;
+		h.expires = time(NULL) + ctx->conf->held_lifetime;
 		if (db_held_add(ctx->db, &h, &a->held_id) == 0 &&
 		    db_log_event(ctx->db, l->name, "held", NULL, 1) == 0)
 			rc = 0;
@@ -862,6 +861,17 @@ post_plan_held(const struct post_plan *p, size_t k)
 	for (i = 0; i < p->n; i++)
 		if (p->a[i].held_id && k-- == 0)
 			return p->a[i].held_id;
+	return 0;
+}
+
+int
+post_plan_held_quiet(const struct post_plan *p, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->a[i].held_id && k-- == 0)
+			return p->a[i].fr.notice == NULL;
 	return 0;
 }
 

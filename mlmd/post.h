@@ -67,6 +67,9 @@ void post_plan_free(struct post_plan *p);
  */
 size_t post_plan_n_held(const struct post_plan *p);
 long long post_plan_held(const struct post_plan *p, size_t i);
+/* 1 if held post i was held without telling anybody (a mail loop: no
+ * notice, no moderation request either). */
+int post_plan_held_quiet(const struct post_plan *p, size_t i);
 /* Copies the plan queued for members and owners (after post_commit()). */
 long post_plan_queued(const struct post_plan *p);
 

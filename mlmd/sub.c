@@ -286,6 +286,69 @@ lists_item(const char *list, const struct member_flags *f, void *arg)
 
 /* ----- writing and queueing a mail ----------------------------------------- */
 
+int
+sub_send(const struct sub_ctx *ctx, const struct sub_mail *m)
+{
+	const struct conf *c = ctx->conf;
+	const struct tmpl *t;
+	struct buf subj = BUF_INIT, body = BUF_INIT, err = BUF_INIT;
+	struct buf mail = BUF_INIT, mid = BUF_INIT, from = BUF_INIT;
+	struct buf lid = BUF_INIT;
+	struct compose cm;
+	char *rel = NULL;
+	int rc = -1;
+
+	if (!ctx->tmpl || !(t = tmpl_get(ctx->tmpl, m->tmpl, m->langs)))
+		return error("template %s is missing", m->tmpl);
+	if (tmpl_render_mail(t, m->v, &subj, &body, &err) < 0) {
+		error("template %s/%s: %s", tmpl_lang(t), m->tmpl,
+		      buf_str(&err));
+		goto out;
+	}
+	buf_printf(&mid, "%s@%s", m->file, c->domain);
+	buf_printf(&from, "%s-%s@%s", m->l->name,
+	           m->from_owner ? "owner" : "request", c->domain);
+	buf_printf(&lid, "%s.%s", m->l->name, c->domain);
+	memset(&cm, 0, sizeof(cm));
+	cm.from_name = *m->l->description ? m->l->description : m->l->name;
+	cm.from_addr = buf_str(&from);
+	cm.to = m->to;
+	cm.subject = buf_str(&subj);
+	cm.body = buf_str(&body);
+	cm.lang = tmpl_lang(t);
+	cm.message_id = buf_str(&mid);
+	cm.in_reply_to = m->in_reply_to;
+	cm.date = time(NULL);
+	cm.auto_submitted = m->auto_replied ? "auto-replied" : "auto-generated";
+	cm.reply_to = m->reply_to;
+	cm.list_id = buf_str(&lid);
+	cm.attach = m->attach;
+	cm.attach_len = m->attach_len;
+	if (compose_text(&cm, &mail) < 0) {
+		error("%s: cannot compose %s for <%s>", m->file, m->tmpl, m->to);
+		goto out;
+	}
+	if (post_write_out(c, m->file, NULL, mail.s, mail.len, &rel) < 0 ||
+	    post_sync(c) < 0)
+		goto out;
+	/* From <>: no bounce or vacation reply ever comes back (RFC 3834). */
+	if (db_out_add(ctx->db, m->l->name, m->kind, buf_str(&mid), rel, "",
+	               m->to, c->delivery_lifetime) < 0)
+		goto out;
+	log_info("%s: %s to <%s> (%s)", m->file, m->tmpl, m->to, tmpl_lang(t));
+	rc = 0;
+out:
+	free(rel);
+	buf_free(&subj);
+	buf_free(&body);
+	buf_free(&err);
+	buf_free(&mail);
+	buf_free(&mid);
+	buf_free(&from);
+	buf_free(&lid);
+	return rc;
+}
+
 /*
  * Render template name for r->person and queue it.  kind 'notice' for an
  * answer to a mail anybody could have sent (rate limited), 'reply' for a
@@ -297,16 +360,11 @@ send_mail(struct run *r, const char *name, struct tmpl_vars *v,
           const char *kind, const char *reply_to)
 {
 	const struct sub_ctx *ctx = r->ctx;
-	const struct conf *c = ctx->conf;
 	char store[4][LANG_MAX + 1];
 	const char *langs[5];
-	const struct tmpl *t;
-	struct buf subj = BUF_INIT, body = BUF_INIT, err = BUF_INIT;
-	struct buf mail = BUF_INIT, file = BUF_INIT, mid = BUF_INIT;
-	struct buf from = BUF_INIT, lid = BUF_INIT;
-	struct compose cm;
-	char *rel = NULL;
-	int rc = -1;
+	struct buf file = BUF_INIT;
+	struct sub_mail m;
+	int rc;
 
 	if (strcmp(kind, "notice") == 0) {
 		long n = db_out_count_since(ctx->db, r->person, "notice",
@@ -321,59 +379,23 @@ send_mail(struct run *r, const char *name, struct tmpl_vars *v,
 		}
 	}
 	langs_for(r, store, langs);
-	if (!ctx->tmpl || !(t = tmpl_get(ctx->tmpl, name, langs)))
-		return error("template %s is missing", name);
-	if (tmpl_render_mail(t, v, &subj, &body, &err) < 0) {
-		error("template %s/%s: %s", tmpl_lang(t), name, buf_str(&err));
-		goto out;
-	}
 	buf_printf(&file, "%s.%s.%.*s", r->prefix, r->l->name,
 	           (int)strcspn(name, "."), name);
 	if (r->n_files++)
 		buf_printf(&file, ".%d", r->n_files);
-	buf_printf(&mid, "%s@%s", buf_str(&file), c->domain);
-	buf_printf(&from, "%s-request@%s", r->l->name, c->domain);
-	buf_printf(&lid, "%s.%s", r->l->name, c->domain);
-	memset(&cm, 0, sizeof(cm));
-	cm.from_name = *r->l->description ? r->l->description : r->l->name;
-	cm.from_addr = buf_str(&from);
-	cm.to = r->person;
-	cm.subject = buf_str(&subj);
-	cm.body = buf_str(&body);
-	cm.lang = tmpl_lang(t);
-	cm.message_id = buf_str(&mid);
-	cm.in_reply_to = r->in_reply_to;
-	cm.date = time(NULL);
-	cm.auto_submitted = strcmp(kind, "notice") == 0 ? "auto-replied"
-	                                                 : "auto-generated";
-	cm.reply_to = reply_to;
-	cm.list_id = buf_str(&lid);
-	if (compose_text(&cm, &mail) < 0) {
-		error("%s: cannot compose %s for <%s>", r->prefix, name,
-		      r->person);
-		goto out;
-	}
-	if (post_write_out(c, buf_str(&file), NULL, mail.s, mail.len, &rel) <
-	        0 ||
-	    post_sync(c) < 0)
-		goto out;
-	/* From <>: no bounce or vacation reply ever comes back (RFC 3834). */
-	if (db_out_add(ctx->db, r->l->name, kind, buf_str(&mid), rel, "",
-	               r->person, c->delivery_lifetime) < 0)
-		goto out;
-	log_info("%s: list %s: %s to <%s> (%s)", r->prefix, r->l->name, name,
-	         r->person, tmpl_lang(t));
-	rc = 0;
-out:
-	free(rel);
-	buf_free(&subj);
-	buf_free(&body);
-	buf_free(&err);
-	buf_free(&mail);
+	memset(&m, 0, sizeof(m));
+	m.l = r->l;
+	m.to = r->person;
+	m.langs = langs;
+	m.tmpl = name;
+	m.v = v;
+	m.kind = kind;
+	m.reply_to = reply_to;
+	m.file = buf_str(&file);
+	m.in_reply_to = r->in_reply_to;
+	m.auto_replied = strcmp(kind, "notice") == 0;
+	rc = sub_send(ctx, &m);
 	buf_free(&file);
-	buf_free(&mid);
-	buf_free(&from);
-	buf_free(&lid);
 	if (rc < 0)
 		r->failed = 1;
 	return rc;
@@ -979,11 +1001,10 @@ run_commands(struct run *r, const struct cmd *cmds, size_t n, int truncated,
 
 /* ----- the mail entry point ------------------------------------------------- */
 
-/* Why a mail gets no answer at all (in buf, 256 bytes), or NULL. */
-static const char *
-ignored(const struct sub_ctx *ctx, const struct list_conf *l,
-        const struct msg *msg, const char *sender, const char *person,
-        char *buf)
+const char *
+sub_ignored(const struct sub_ctx *ctx, const struct list_conf *l,
+            const struct msg *msg, const char *sender, const char *person,
+            char *buf)
 {
 	struct filter_post fp;
 	struct filter_result fr;
@@ -1038,7 +1059,7 @@ sub_mail(const struct sub_ctx *ctx, const char *spool_id, const char *sender,
 		strlcpy_(person, msg->from.addr, sizeof(person));
 	else if (addr_normalise(sender, person, sizeof(person)) < 0)
 		*person = '\0';
-	if ((why = ignored(ctx, l, msg, sender, person, why_buf))) {
+	if ((why = sub_ignored(ctx, l, msg, sender, person, why_buf))) {
 		log_info("%s: list %s: %s mail not answered: %s", spool_id,
 		         l->name, addr_role_name(rt->role), why);
 		return 0;

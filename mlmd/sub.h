@@ -35,7 +35,9 @@
 struct conf;
 struct db;
 struct msg;
+struct list_conf;
 struct tmpl_set;
+struct tmpl_vars;
 struct token_key;
 
 struct sub_ctx {
@@ -89,6 +91,38 @@ int sub_invite(const struct sub_ctx *ctx, const char *list,
 	       const char *address, const char *operator_);
 int sub_welcome(const struct sub_ctx *ctx, const char *list,
 		const char *address);
+
+/*
+ * One of mlmd's own mails: template tmpl rendered with v in the first
+ * language of langs that has it, composed (from LIST-request@ or, with
+ * from_owner, LIST-owner@; List-Id; Auto-Submitted), written as
+ * HOME/out/FILE, flushed, and queued as kind for to, from <>.  Call
+ * inside db_begin().  0 / -1.
+ */
+struct sub_mail {
+	const struct list_conf *l;
+	const char *to;
+	const char *const *langs;
+	const char *tmpl;
+	struct tmpl_vars *v;
+	const char *kind;        /* outbound kind: notice, reply, moderate */
+	const char *reply_to;    /* or NULL */
+	const char *file;        /* unique name under HOME/out */
+	const char *in_reply_to; /* Message-ID without <>, or NULL */
+	const char *attach;      /* a message to attach, or NULL */
+	size_t attach_len;
+	int from_owner;
+	int auto_replied;        /* Auto-Submitted: auto-replied (else
+	                          * auto-generated) */
+};
+int sub_send(const struct sub_ctx *ctx, const struct sub_mail *m);
+
+/* Why a mail to one of our command addresses gets no answer at all (in
+ * buf, 256 bytes), or NULL: no usable From:, our own domain, List-Id or
+ * X-Loop, a report, automatic mail, <> or MAILER-DAEMON. */
+const char *sub_ignored(const struct sub_ctx *ctx, const struct list_conf *l,
+			const struct msg *msg, const char *sender,
+			const char *person, char *buf);
 
 /* Housekeeping: delete expired and long-used tokens.  Rows or -1. */
 long sub_expire(const struct sub_ctx *ctx);

@@ -876,6 +876,598 @@ test_edges(void)
 	}
 }
 
+/* ---- DMARC: From munging and wrapping ----------------------------------- */
+
+#define ASE "\xc3\x85se \xc3\x98lgaard"
+
+static const char dpost[] =
+    "Received: from mx.example.dk by lists.example.org; Sat, 28 Nov 2026 "
+    "10:00:00 +0100\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.dk; s=s1;\n"
+    " h=from:to:subject; bh=xyz; b=abc\n"
+    "From: =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>\n"
+    "To: denmark@lists.example.org\n"
+    "Cc: Bo <bo@example.se>\n"
+    "Subject: Hej\n"
+    "Message-ID: <d1@example.dk>\n"
+    "Approved: secret\n"
+    "X-Original-From: forged@example.com\n"
+    "List-Id: <other.lists.example.net>\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "\n"
+    "Hej alle \xc3\xa6\xc3\xb8\xc3\xa5.\n";
+
+/* Decorate raw for l with a DMARC action; parse the output into *m.
+ * 0, or -1 (err says why). */
+static int
+dmarc_run(const struct list_conf *l, const char *raw, size_t len,
+          const char *footer, int action, const char *name, const char *addr,
+          struct buf *out, struct msg **m)
+{
+	struct decorate_in in = test_in(l, raw, len, footer);
+	struct buf err = BUF_INIT;
+	int rc;
+
+	in.dmarc_action = action;
+	in.author_name = name;
+	in.author_addr = addr;
+	rc = decorate(&in, out, &err);
+	if (rc == 0 && m)
+		rc = msg_parse(out->s, out->len, &msg_default_limits, m, &err);
+	if (rc < 0)
+		diag("%s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+/* The value of the first field called name in the header block of s,
+ * raw (folded, without its line end), into out; 0 or -1 if absent. */
+static int
+raw_field(const char *s, size_t n, const char *name, struct buf *out)
+{
+	size_t h = header_len(s, n), i = 0, l = strlen(name);
+
+	while (i < h) {
+		size_t e = i;
+
+		while (e < h && s[e] != '\n')
+			e++;
+		while (e + 1 < h && (s[e + 1] == ' ' || s[e + 1] == '\t')) {
+			e++;
+			while (e < h && s[e] != '\n')
+				e++;
+		}
+		if (e - i > l && strncasecmp(s + i, name, l) == 0 &&
+		    s[i + l] == ':') {
+			buf_add(out, s + i + l + 1, e - i - l - 1);
+			return 0;
+		}
+		i = e + 1;
+	}
+	return -1;
+}
+
+static void
+test_dmarc_munge(void)
+{
+	struct list_conf l = test_list();
+	struct buf out = BUF_INIT, plain = BUF_INIT, v = BUF_INIT;
+	struct msg *m = NULL, *mp = NULL;
+	size_t h, ph;
+
+	if (!ok(dmarc_run(&l, dpost, sizeof(dpost) - 1, F_UTF8,
+	                  DECORATE_DMARC_MUNGE, ASE, "ase@example.dk", &out,
+	                  &m) == 0,
+	        "munge: decorated"))
+		return;
+	is_str(m->from.addr, "denmark@lists.example.org",
+	       "munge: From address");
+	is_str(m->from.name, ASE " via Migrant entrepreneurs in Denmark",
+	       "munge: From display name");
+	is_int(count_fields(m, "From"), 1, "munge: one From");
+	raw_field(out.s, out.len, "From", &v);
+	ok(strstr(buf_str(&v), "=?utf-8?q?=C3=85se_=C3=98lgaard") != NULL,
+	   "munge: From name RFC 2047-encoded (%s)", buf_str(&v));
+	ok(lines_short(out.s, out.len), "munge: lines under 998");
+	is_str(msg_header_raw(m, "X-Original-From"),
+	       "=?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>",
+	       "munge: X-Original-From is the original From");
+	is_int(count_fields(m, "X-Original-From"), 1,
+	       "munge: one X-Original-From (a forged one removed)");
+	is_int(count_fields(m, "DKIM-Signature"), 0,
+	       "munge: DKIM-Signature removed");
+	is_int(count_fields(m, "Approved"), 0, "munge: Approved removed");
+	ok(memmem(out.s, out.len, "Received: from mx.example.dk", 28) != NULL,
+	   "munge: other fields kept");
+	/* reply_to = list: Reply-To is the list, the author goes to Cc. */
+	is_int(m->n_reply_to, 1, "munge, reply_to=list: one Reply-To");
+	is_str(m->n_reply_to ? m->reply_to[0].addr : "",
+	       "denmark@lists.example.org", "munge, reply_to=list: Reply-To");
+	is_int(m->n_cc, 2, "munge, reply_to=list: author added to Cc");
+	if (m->n_cc == 2) {
+		is_str(m->cc[0].addr, "bo@example.se", "munge: Cc kept first");
+		is_str(m->cc[1].addr, "ase@example.dk", "munge: Cc author");
+		is_str(m->cc[1].name, ASE, "munge: Cc author's name");
+	}
+	is_str(m->subject, "[DK] Hej", "munge: subject prefix");
+	is_str(msg_header(m, "List-Id"),
+	       "Migrant entrepreneurs in Denmark <denmark.lists.example.org>",
+	       "munge: List-Id");
+	is_int(count_fields(m, "List-Id"), 1, "munge: one List-Id");
+	is_str(msg_header(m, "List-Post"), "<mailto:denmark@lists.example.org>",
+	       "munge: List-Post");
+	is_str(msg_header(m, "List-Unsubscribe"),
+	       "<mailto:denmark+unsubscribe@lists.example.org>",
+	       "munge: List-Unsubscribe");
+	is_str(msg_header(m, "X-Loop"), "denmark@lists.example.org",
+	       "munge: X-Loop");
+	/* The body is decorated as without munging. */
+	if (dmarc_run(&l, dpost, sizeof(dpost) - 1, F_UTF8, 0, NULL, NULL,
+	              &plain, &mp) == 0) {
+		h = header_len(out.s, out.len);
+		ph = header_len(plain.s, plain.len);
+		ok(out.len - h == plain.len - ph &&
+		       memcmp(out.s + h, plain.s + ph, out.len - h) == 0,
+		   "munge: body as without munging");
+		ok(m->n_parts == 1 && ends_with(m->parts[0].text, F_UTF8),
+		   "munge: footer appended");
+		is_str(mp->from.addr, "ase@example.dk", "no action: From kept");
+		is_int(count_fields(mp, "DKIM-Signature"), 1,
+		       "no action: DKIM-Signature kept");
+		is_int(count_fields(mp, "X-Original-From"), 1,
+		       "no action: X-Original-From not added");
+	}
+	msg_free(m);
+	msg_free(mp);
+	buf_free(&out);
+	buf_free(&plain);
+	buf_free(&v);
+}
+
+/* Reply-To and Cc under both reply policies. */
+static const struct {
+	const char *what;
+	enum reply_to rt;
+	int override;
+	const char *extra;         /* header fields added to the post */
+	const char *reply_to, *cc; /* raw values; NULL: absent */
+} rcases[] = {
+    {"reply_to=author, no Reply-To", REPLY_AUTHOR, 0, "",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>", NULL},
+    {"reply_to=author, own Reply-To", REPLY_AUTHOR, 0,
+     "Reply-To: Home <ase@home.example.dk>\n",
+     " Home <ase@home.example.dk>,\n"
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>",
+     NULL},
+    {"reply_to=author, Reply-To has the author", REPLY_AUTHOR, 0,
+     "Reply-To: <ASE@example.dk>\n", " <ASE@example.dk>", NULL},
+    {"reply_to=author, Cc untouched", REPLY_AUTHOR, 0, "Cc: bo@example.se\n",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>", " bo@example.se"},
+    {"reply_to=list, no Cc", REPLY_LIST, 0, "", " denmark@lists.example.org",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>"},
+    {"reply_to=list, Cc has the author", REPLY_LIST, 0,
+     "Cc: bo@example.se, ase@example.dk\n", " denmark@lists.example.org",
+     " bo@example.se, ase@example.dk"},
+    {"reply_to=list, empty Cc", REPLY_LIST, 0, "Cc:  \n",
+     " denmark@lists.example.org",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>"},
+    {"reply_to=list, address in a longer one", REPLY_LIST, 0,
+     "Cc: xase@example.dk.net\n", " denmark@lists.example.org",
+     " xase@example.dk.net,\n"
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>"},
+    {"reply_to=list, own Reply-To kept", REPLY_LIST, 0,
+     "Reply-To: Home <ase@home.example.dk>\n", " Home <ase@home.example.dk>",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>"},
+    {"reply_to=list, override", REPLY_LIST, 1,
+     "Reply-To: Home <ase@home.example.dk>\n", " denmark@lists.example.org",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>"},
+};
+
+static void
+test_dmarc_reply(void)
+{
+	size_t i;
+	int action;
+
+	for (action = DECORATE_DMARC_MUNGE; action <= DECORATE_DMARC_WRAP;
+	     action++)
+		for (i = 0; i < ARRAY_SIZE(rcases); i++) {
+			struct list_conf l = test_list();
+			struct buf raw = BUF_INIT, out = BUF_INIT;
+			struct buf rt = BUF_INIT, cc = BUF_INIT;
+			struct decorate_in in;
+			struct buf err = BUF_INIT;
+			const char *an =
+			    action == DECORATE_DMARC_MUNGE ? "munge" : "wrap";
+
+			l.reply_to = rcases[i].rt;
+			buf_printf(&raw,
+			           "From: ase@example.dk\nSubject: x\n%s\nhi\n",
+			           rcases[i].extra);
+			in = test_in(&l, raw.s, raw.len, NULL);
+			in.reply_to_override = rcases[i].override;
+			in.dmarc_action = action;
+			in.author_name = ASE;
+			in.author_addr = "ase@example.dk";
+			if (!ok(decorate(&in, &out, &err) == 0,
+			        "%s, %s: decorated", an, rcases[i].what)) {
+				diag("%s", buf_str(&err));
+			} else {
+				is_str(raw_field(out.s, out.len, "Reply-To",
+				                 &rt) == 0
+				           ? buf_str(&rt)
+				           : NULL,
+				       rcases[i].reply_to, "%s, %s: Reply-To",
+				       an, rcases[i].what);
+				is_str(raw_field(out.s, out.len, "Cc", &cc) == 0
+				           ? buf_str(&cc)
+				           : NULL,
+				       rcases[i].cc, "%s, %s: Cc", an,
+				       rcases[i].what);
+			}
+			buf_free(&raw);
+			buf_free(&out);
+			buf_free(&rt);
+			buf_free(&cc);
+			buf_free(&err);
+		}
+}
+
+/* The display name in the munged From. */
+static const struct {
+	const char *name, *addr, *description, *want_name, *want_raw;
+} ncases[] = {
+    {ASE, "ase@example.dk", "", ASE " via denmark",
+     " =?utf-8?q?=C3=85se_=C3=98lgaard_via_denmark?=\n"
+     " <denmark@lists.example.org>"},
+    {"Alice", "alice@example.dk", "Denmark", "Alice via Denmark",
+     " Alice via Denmark <denmark@lists.example.org>"},
+    {"", "alice.b@example.dk", "Denmark", "alice.b via Denmark",
+     " \"alice.b via Denmark\" <denmark@lists.example.org>"},
+    {NULL, "alice@example.dk", "Denmark", "alice via Denmark", NULL},
+    {"Doe, John", "jd@example.dk", "Denmark", "Doe, John via Denmark",
+     " \"Doe, John via Denmark\" <denmark@lists.example.org>"},
+    {"Say \"hi\"", "s@example.dk", "Denmark", "Say \"hi\" via Denmark",
+     " \"Say \\\"hi\\\" via Denmark\" <denmark@lists.example.org>"},
+    {"boss@bank.example", "x@example.dk", "Denmark", "boss via Denmark", NULL},
+    {"CEO <boss@bank.example>", "x@example.dk", "Denmark",
+     "CEO <boss> via Denmark", NULL},
+    {"a@b.example@c.example", "x@example.dk", "Denmark", "a via Denmark", NULL},
+    {"a@b", "x@example.dk", "Denmark", "a@b via Denmark", NULL},
+    {"@bank.example", "x@example.dk", "Denmark", "x via Denmark", NULL},
+    {"bad \xff utf-8", "bad@example.dk", "Denmark", "bad via Denmark", NULL},
+    {"tab\tand\r\nbreak", "t@example.dk", "Denmark",
+     "tab and break via Denmark", NULL},
+    {"  spaced   out  ", "t@example.dk", "Denmark", "spaced out via Denmark",
+     NULL},
+    {"=?utf-8?q?x?=", "t@example.dk", "Denmark", "=?utf-8?q?x?= via Denmark",
+     NULL},
+    {"Ann", "ann@example.dk", "Iv\xc3\xa6rks\xc3\xa6ttere, DK",
+     "Ann via Iv\xc3\xa6rks\xc3\xa6ttere, DK", NULL},
+};
+
+static void
+test_dmarc_names(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ncases); i++) {
+		struct list_conf l = test_list();
+		struct buf out = BUF_INIT, v = BUF_INIT;
+		struct msg *m = NULL;
+		static const char raw[] =
+		    "From: x@example.dk\nSubject: x\n\nb\n";
+
+		l.description = (char *)ncases[i].description;
+		if (!ok(dmarc_run(&l, raw, sizeof(raw) - 1, NULL,
+		                  DECORATE_DMARC_MUNGE, ncases[i].name,
+		                  ncases[i].addr, &out, &m) == 0,
+		        "name '%s': decorated", ncases[i].want_name))
+			continue;
+		is_str(m->from.name, ncases[i].want_name, "name '%s'",
+		       ncases[i].want_name);
+		is_str(m->from.addr, "denmark@lists.example.org",
+		       "name '%s': address", ncases[i].want_name);
+		if (ncases[i].want_raw) {
+			raw_field(out.s, out.len, "From", &v);
+			is_str(buf_str(&v), ncases[i].want_raw,
+			       "name '%s': raw From", ncases[i].want_name);
+		}
+		msg_free(m);
+		buf_free(&out);
+		buf_free(&v);
+	}
+	/* A long name: cut, encoded words and lines stay short. */
+	{
+		struct list_conf l = test_list();
+		struct buf name = BUF_INIT, out = BUF_INIT, v = BUF_INIT;
+		struct msg *m = NULL;
+		static const char raw[] = "From: x@example.dk\r\nSubject: x\r\n"
+		                          "\r\nb\r\n";
+		size_t k;
+		int i2;
+
+		for (i2 = 0; i2 < 100; i2++)
+			buf_adds(&name, "\xc3\x85");
+		ok(dmarc_run(&l, raw, sizeof(raw) - 1, NULL,
+		             DECORATE_DMARC_MUNGE, buf_str(&name),
+		             "x@example.dk", &out, &m) == 0,
+		   "long name: decorated");
+		raw_field(out.s, out.len, "From", &v);
+		for (k = 0; k + 1 < v.len; k++)
+			if (v.s[k] == '\r' && v.s[k + 1] != '\n')
+				break;
+		ok(k + 1 >= v.len, "long name: CRLF line ends");
+		buf_truncate(&name, 120);
+		buf_adds(&name, " via Migrant entrepreneurs in Denmark");
+		is_str(m ? m->from.name : NULL, buf_str(&name),
+		       "long name: cut at 120 bytes");
+		{
+			const char *p = buf_str(&v), *e;
+			int longest = 0;
+
+			while ((e = strchr(p, '\n')) != NULL) {
+				if (e - p > longest)
+					longest = (int)(e - p);
+				p = e + 1;
+			}
+			if ((int)strlen(p) > longest)
+				longest = (int)strlen(p);
+			ok(longest <= 78, "long name: lines of %d", longest);
+		}
+		msg_free(m);
+		buf_free(&name);
+		buf_free(&out);
+		buf_free(&v);
+	}
+}
+
+static void
+test_dmarc_wrap(void)
+{
+	struct list_conf l = test_list();
+	struct buf raw = BUF_INIT, out = BUF_INIT, path = BUF_INIT;
+	struct buf out2 = BUF_INIT, seg = BUF_INIT;
+	struct msg *m = NULL;
+	const char *top = getenv("top_srcdir"), *v, *inner;
+	size_t oh, i;
+
+	/* A small LF post. */
+	if (ok(dmarc_run(&l, dpost, sizeof(dpost) - 1, F_UTF8,
+	                 DECORATE_DMARC_WRAP, ASE, "ase@example.dk", &out,
+	                 &m) == 0,
+	       "wrap: decorated")) {
+		oh = header_len(out.s, out.len);
+		is_str(m->from.addr, "denmark@lists.example.org",
+		       "wrap: From address");
+		is_str(m->from.name,
+		       ASE " via Migrant entrepreneurs in Denmark",
+		       "wrap: From name");
+		is_str(m->subject, "[DK] Hej", "wrap: subject prefix");
+		is_str(m->message_id, "d1@example.dk", "wrap: Message-ID kept");
+		v = msg_header(m, "Content-Type");
+		ok(v && strncmp(v, "multipart/mixed;", 16) == 0,
+		   "wrap: multipart/mixed (%s)", v ? v : "none");
+		is_str(msg_header(m, "MIME-Version"), "1.0",
+		       "wrap: MIME-Version");
+		is_int(count_fields(m, "Content-Type"), 1,
+		       "wrap: one Content-Type outside");
+		ok(memmem(out.s, oh, "DKIM-Signature", 14) == NULL &&
+		       memmem(out.s, oh, "Received:", 9) == NULL &&
+		       memmem(out.s, oh, "Approved", 8) == NULL,
+		   "wrap: outer header without DKIM, Received, Approved");
+		is_str(msg_header(m, "List-Id"),
+		       "Migrant entrepreneurs in Denmark "
+		       "<denmark.lists.example.org>",
+		       "wrap: List-Id");
+		is_int(count_fields(m, "List-Id"), 1,
+		       "wrap: one List-Id outside");
+		is_str(m->n_cc == 2 ? m->cc[1].addr : "", "ase@example.dk",
+		       "wrap: author in Cc");
+		is_str(msg_header_raw(m, "X-Original-From"),
+		       "=?utf-8?q?=C3=85se_=C3=98lgaard?= <ase@example.dk>",
+		       "wrap: X-Original-From");
+		is_int(count_fields(m, "X-Original-From"), 1,
+		       "wrap: one X-Original-From outside");
+		is_int(m->n_parts, 3, "wrap: note, post, footer");
+		if (m->n_parts == 3) {
+			const char *want =
+			    "The message from " ASE " <ase@example.dk>\n";
+
+			ok(m->parts[0].text && strncmp(m->parts[0].text, want,
+			                               strlen(want)) == 0,
+			   "wrap: the note names the author");
+			is_str(m->parts[1].text,
+			       "Hej alle \xc3\xa6\xc3\xb8\xc3\xa5.\n",
+			       "wrap: the post's text");
+			ok(m->parts[1].depth > m->parts[0].depth,
+			   "wrap: the post is nested");
+			is_str(m->parts[2].text, F_UTF8, "wrap: footer last");
+		}
+		/* The post inside: its fields (but those never sent) and its
+		 * body, byte for byte. */
+		inner = memmem(out.s, out.len, "Content-Type: message/rfc822\n",
+		               29);
+		ok(inner != NULL, "wrap: a message/rfc822 part");
+		ok(inner && strncmp(inner + 29,
+		                    "Content-Transfer-Encoding: 8bit\n"
+		                    "Content-Disposition: inline\n\n"
+		                    "Received: from mx.example.dk",
+		                    88) == 0,
+		   "wrap: 8bit, the post right after the part header");
+		ok(memmem(out.s, out.len, dpost,
+		          (size_t)(strstr(dpost, "Approved:") - dpost)) != NULL,
+		   "wrap: Received, DKIM-Signature, From, To, Cc, Subject, "
+		   "Message-ID intact inside");
+		buf_adds(&seg, "X-Original-From: forged@example.com\n");
+		buf_adds(&seg, strstr(dpost, "Content-Type:"));
+		buf_adds(&seg, "\n--=_mlmd_");
+		ok(memmem(out.s, out.len, seg.s, seg.len) != NULL,
+		   "wrap: the other fields and the body intact inside");
+		ok(memmem(out.s, out.len, "Approved", 8) == NULL &&
+		       memmem(out.s, out.len, "other.lists.example.net", 23) ==
+		           NULL,
+		   "wrap: Approved and the old List-Id not inside either");
+		ok(lines_short(out.s, out.len), "wrap: lines under 998");
+		ok(line_ends_ok(out.s, out.len, 0), "wrap: LF line ends");
+		ok(dmarc_run(&l, dpost, sizeof(dpost) - 1, F_UTF8,
+		             DECORATE_DMARC_WRAP, ASE, "ase@example.dk", &out2,
+		             NULL) == 0 &&
+		       out2.len == out.len &&
+		       memcmp(out.s, out2.s, out.len) == 0,
+		   "wrap: deterministic");
+	}
+	msg_free(m);
+	m = NULL;
+
+	/* No footer: two parts; an ASCII post: no transfer encoding. */
+	{
+		static const char p7[] =
+		    "From: a@example.dk\nSubject: s\n\nx\n";
+
+		buf_reset(&out);
+		if (ok(dmarc_run(&l, p7, sizeof(p7) - 1, NULL,
+		                 DECORATE_DMARC_WRAP, "", "a@example.dk", &out,
+		                 &m) == 0,
+		       "wrap without footer: decorated")) {
+			is_int(m->n_parts, 2, "wrap without footer: 2 parts");
+			ok(memmem(out.s, out.len,
+			          "Content-Type: message/rfc822\n"
+			          "Content-Disposition: inline\n\n"
+			          "From: a@example.dk\nSubject: s\n\nx\n\n--",
+			          90) != NULL,
+			   "wrap, ASCII: 7bit (no encoding field)");
+		}
+		msg_free(m);
+		m = NULL;
+	}
+	/* A message/partial can be wrapped (a footer alone cannot). */
+	{
+		static const char pp[] =
+		    "From: a@example.dk\nSubject: s\nMIME-Version: 1.0\n"
+		    "Content-Type: message/partial; id=\"x\"; number=1\n\nx\n";
+
+		buf_reset(&out);
+		ok(dmarc_run(&l, pp, sizeof(pp) - 1, F_ASCII,
+		             DECORATE_DMARC_WRAP, "", "a@example.dk", &out,
+		             NULL) == 0,
+		   "wrap: message/partial wrapped whole");
+	}
+
+	/* Signed mail: the signed bytes stay as they were. */
+	for (i = 0; i < 3; i++) {
+		static const char *const files[] = {
+		    "h-signed-crlf.eml", "nm-signed-protected-header.eml",
+		    "nm-smime-onepart-signed.eml"};
+		size_t h;
+
+		buf_reset(&path);
+		buf_printf(&path, "%s/t/data/decorate/%s", top ? top : ".",
+		           files[i]);
+		buf_reset(&out);
+		if (read_file(buf_str(&path), &raw) < 0) {
+			ok(0, "%s: read", files[i]);
+			continue;
+		}
+		if (!ok(dmarc_run(&l, raw.s, raw.len, F_UTF8,
+		                  DECORATE_DMARC_WRAP, "Signer",
+		                  "signer@example.org", &out, &m) == 0,
+		        "wrap %s: decorated", files[i]))
+			continue;
+		h = header_len(raw.s, raw.len);
+		ok(signed_bytes_kept(raw.s, raw.len, out.s, out.len),
+		   "wrap %s: signed bytes unchanged", files[i]);
+		ok(memmem(out.s, out.len, raw.s + h, raw.len - h) != NULL,
+		   "wrap %s: the whole body unchanged", files[i]);
+		ok(line_ends_ok(out.s, out.len,
+		                memmem(raw.s, raw.len, "\r\n", 2) != NULL),
+		   "wrap %s: line ends", files[i]);
+		v = msg_header(m, "Content-Type");
+		ok(v && strncmp(v, "multipart/mixed;", 16) == 0,
+		   "wrap %s: multipart/mixed", files[i]);
+		ok(m->n_parts >= 3 && m->parts[m->n_parts - 1].text &&
+		       strcmp(m->parts[m->n_parts - 1].text, F_UTF8) == 0,
+		   "wrap %s: footer last", files[i]);
+		msg_free(m);
+		m = NULL;
+	}
+	buf_free(&raw);
+	buf_free(&out);
+	buf_free(&out2);
+	buf_free(&path);
+	buf_free(&seg);
+}
+
+/* Refused: an action without an author, an unknown action. */
+static void
+test_dmarc_refused(void)
+{
+	static const struct {
+		const char *what, *addr;
+		int action;
+	} ec[] = {
+	    {"no author address", NULL, DECORATE_DMARC_MUNGE},
+	    {"author address without @", "alice", DECORATE_DMARC_WRAP},
+	    {"author address with a space", "a b@example.dk",
+	     DECORATE_DMARC_MUNGE},
+	    {"author address with <>", "<a@example.dk>", DECORATE_DMARC_MUNGE},
+	    {"empty local part", "@example.dk", DECORATE_DMARC_MUNGE},
+	    {"unknown action", "a@example.dk", 3},
+	};
+	struct list_conf l = test_list();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ec); i++) {
+		struct buf out = BUF_INIT, err = BUF_INIT;
+		struct decorate_in in =
+		    test_in(&l, post, sizeof(post) - 1, F_ASCII);
+
+		in.dmarc_action = ec[i].action;
+		in.author_addr = ec[i].addr;
+		ok(decorate(&in, &out, &err) == -1 && out.len == 0 &&
+		       err.len > 0,
+		   "%s: refused (%s)", ec[i].what, buf_str(&err));
+		buf_free(&out);
+		buf_free(&err);
+	}
+}
+
+/* dmarc_action 0 gives the same bytes whatever the author fields say. */
+static void
+test_dmarc_off(void)
+{
+	struct list_conf l = test_list();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fcases); i++) {
+		struct buf path = BUF_INIT, raw = BUF_INIT;
+		struct buf a = BUF_INIT, b = BUF_INIT, err = BUF_INIT;
+		struct decorate_in in;
+		const char *top = getenv("top_srcdir");
+		int ra, rb;
+
+		buf_printf(&path, "%s/t/data/decorate/%s", top ? top : ".",
+		           fcases[i].file);
+		if (read_file(buf_str(&path), &raw) < 0) {
+			ok(0, "%s: read", fcases[i].file);
+			continue;
+		}
+		in = test_in(&l, raw.s, raw.len, fcases[i].footer);
+		ra = decorate(&in, &a, &err);
+		in.author_name = ASE;
+		in.author_addr = "ase@example.dk";
+		rb = decorate(&in, &b, &err);
+		ok(ra == rb && a.len == b.len &&
+		       (a.len == 0 || memcmp(a.s, b.s, a.len) == 0),
+		   "%s: no DMARC action, same bytes", fcases[i].file);
+		buf_free(&path);
+		buf_free(&raw);
+		buf_free(&a);
+		buf_free(&b);
+		buf_free(&err);
+	}
+}
+
 int
 main(void)
 {
@@ -888,5 +1480,11 @@ main(void)
 	test_long_subject();
 	test_placement();
 	test_edges();
+	test_dmarc_munge();
+	test_dmarc_reply();
+	test_dmarc_names();
+	test_dmarc_wrap();
+	test_dmarc_refused();
+	test_dmarc_off();
 	return done_testing();
 }

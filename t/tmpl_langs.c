@@ -13,7 +13,11 @@
  * values: a full set (every flag on, lists of two items, optional values
  * set) and a minimal one (flags off, lists empty, optional values ""), and
  * every flag of the actions and results items must show some text of its
- * own.
+ * own.  The moderation templates (moderate.txt .. held_summary.txt) get
+ * the same full and minimal sets, and moderated.txt its three real cases
+ * (decided, decided before this moderator's reply, reply not understood).
+ * In every language the command words a moderator replies with stay the
+ * English ones the parser reads.
  */
 #include "config.h"
 
@@ -30,9 +34,10 @@ static const char *const langs[] = {"en", "da", "sv", "nb", "fi", "is", "ar"};
 
 /* The templates each language must have (at least; en/ decides the rest). */
 static const char *const required[] = {
-    "footer.txt",  "held.txt",    "rejected.txt",  "too_big.txt",
-    "help.txt",    "confirm.txt", "results.txt",   "welcome.txt",
-    "goodbye.txt", "export.txt",  "forgotten.txt", "page.html"};
+    "footer.txt",   "held.txt",      "rejected.txt",  "too_big.txt",
+    "help.txt",     "confirm.txt",   "results.txt",   "welcome.txt",
+    "goodbye.txt",  "export.txt",    "forgotten.txt", "page.html",
+    "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
@@ -164,6 +169,8 @@ static const char *const sub_templates[] = {
     "confirm.txt", "results.txt",   "welcome.txt", "goodbye.txt",
     "export.txt",  "forgotten.txt", "page.html"};
 
+#define MOD_ADDR "denmark+moderate-17-Zm9v@lists.example.org"
+
 /*
  * Realistic values by documented name.  required: set in the minimal set
  * too; every other name is a flag or an optional value ("" there).  Names
@@ -201,6 +208,23 @@ static const struct {
      "  ]\n}",
      1},
     {"action_url", "https://lists.example.org/t/Q2xhcmE?a=1&b=2", 1},
+    /* moderation */
+    {"sender", "omar@example.org", 1},
+    {"subject", "Market day in Aarhus", 1},
+    {"reason", "the sender is not a member", 1},
+    {"size", "12 KB", 1},
+    {"held_id", "17", 1},
+    {"moderate_address", MOD_ADDR, 1},
+    {"decided_by", "lena@example.org", 0},
+    {"decision", "approved", 0},
+    {"days", "14", 1},
+    {"count", "2", 1},
+    {"posts.held_id", "17", 1},
+    {"posts.sender", "omar@example.org", 1},
+    {"posts.subject", "Market day in Aarhus", 1},
+    {"posts.reason", "the sender is not a member", 1},
+    {"posts.age", "3 days", 1},
+    {"posts.moderate_address", MOD_ADDR, 1},
 };
 
 /* lang and dir depend on the language; everything else on samples[]. */
@@ -356,6 +380,57 @@ check_sample(const struct tmpl *t, const char *lang, int full)
 	if (strcmp(base, "goodbye.txt") == 0)
 		ok(strstr(b, "denmark+subscribe@") != NULL,
 		   "%s (%s): says how to come back", tmpl_name(t), what);
+	if (strcmp(base, "moderate.txt") == 0) {
+		ok(strstr(b, "\n    approve ") &&
+		       strstr(b, "\n    approve always ") &&
+		       strstr(b, "\n    reject REASON ") &&
+		       strstr(b, "\n    discard "),
+		   "%s (%s): the four commands, in English", tmpl_name(t),
+		   what);
+		/* On a line of its own: easy to copy, whatever the script. */
+		ok(strstr(b, "\n    " MOD_ADDR "\n") &&
+		       strstr(b, "omar@example.org") &&
+		       strstr(b, "the sender is not a member") &&
+		       strstr(b, "12 KB") && strstr(b, "17") &&
+		       strstr(b, "2026-12-01 10:00 UTC") &&
+		       strstr(b, "denmark-owner@"),
+		   "%s (%s): reply address, sender, reason, size, number, "
+		   "expiry, owners",
+		   tmpl_name(t), what);
+		ok(strstr(buf_str(&subj), "Market day in Aarhus") != NULL,
+		   "%s (%s): subject names the post", tmpl_name(t), what);
+	}
+	if (strcmp(base, "moderated.txt") == 0) {
+		/* full: unclear and too_late on; minimal: both off. */
+		is_int(strstr(b, "reject REASON") != NULL, full,
+		       "%s (%s): the commands only when the reply was unclear",
+		       tmpl_name(t), what);
+		ok(!strstr(b, "lena@example.org"),
+		   "%s (%s): no decision shown for an unclear reply or "
+		   "without one",
+		   tmpl_name(t), what);
+	}
+	if (strcmp(base, "expired.txt") == 0)
+		ok(strstr(b, "14") && strstr(b, "Market day in Aarhus") &&
+		       strstr(b, "denmark-owner@"),
+		   "%s (%s): days, subject, owners", tmpl_name(t), what);
+	if (strcmp(base, "held_summary.txt") == 0) {
+		const char *p = b;
+		int n = 0;
+
+		while ((p = strstr(p, MOD_ADDR)) != NULL) {
+			n++;
+			p++;
+		}
+		is_int(n, full ? 2 : 0, "%s (%s): one reply address per post",
+		       tmpl_name(t), what);
+		ok(strstr(b, "approve always") && strstr(b, "reject REASON") &&
+		       strstr(b, "discard") && strstr(b, "denmark-owner@"),
+		   "%s (%s): the commands in English, the owners", tmpl_name(t),
+		   what);
+		ok(strstr(buf_str(&subj), "2") != NULL,
+		   "%s (%s): subject gives the count", tmpl_name(t), what);
+	}
 	tmpl_vars_free(v);
 	buf_free(&subj);
 	buf_free(&body);
@@ -449,6 +524,82 @@ check_sub_templates(const struct tmpl_set *s)
 		}
 }
 
+/* --- moderation ------------------------------------------------------ */
+
+static const char *const mod_templates[] = {"moderate.txt", "moderated.txt",
+                                            "expired.txt", "held_summary.txt"};
+
+/*
+ * moderated.txt as mlmd sends it: a decision by another moderator; the
+ * same decision when this moderator's reply came too late (more text);
+ * a reply that did not start with a command (no decision, the commands).
+ */
+static void
+check_moderated(const struct tmpl *t, const char *lang)
+{
+	const char *const *known = tmpl_documented_vars("moderated.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	struct tmpl_vars *v = sample_vars(known, lang, 0);
+	size_t decided;
+	const char *b;
+
+	tmpl_vars_set(v, "decided_by", "lena@example.org");
+	tmpl_vars_set(v, "decision", "approved");
+	ok(render_into(t, v, &subj, &body) == 0, "%s renders (decided)",
+	   tmpl_name(t));
+	b = buf_str(&body);
+	ok(strstr(b, "lena@example.org") && strstr(b, "approved") &&
+	       strstr(b, "17") && strstr(b, "omar@example.org") &&
+	       !strstr(b, "reject REASON"),
+	   "%s (decided): who decided what, on which post", tmpl_name(t));
+	decided = body.len;
+
+	tmpl_vars_set(v, "too_late", "1");
+	ok(render_into(t, v, &subj, &body) == 0 && body.len > decided &&
+	       strstr(buf_str(&body), "lena@example.org"),
+	   "%s (too late): the decision and a word of its own", tmpl_name(t));
+
+	tmpl_vars_set(v, "too_late", "");
+	tmpl_vars_set(v, "unclear", "1");
+	tmpl_vars_set(v, "decided_by", "");
+	tmpl_vars_set(v, "decision", "");
+	ok(render_into(t, v, &subj, &body) == 0, "%s renders (unclear)",
+	   tmpl_name(t));
+	b = buf_str(&body);
+	ok(strstr(b, "approve always") && strstr(b, "reject REASON") &&
+	       strstr(b, "discard") && strstr(b, "17") &&
+	       strstr(b, "omar@example.org"),
+	   "%s (unclear): which post, and the commands in English",
+	   tmpl_name(t));
+	tmpl_vars_free(v);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+static void
+check_mod_templates(const struct tmpl_set *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(langs); i++)
+		for (k = 0; k < ARRAY_SIZE(mod_templates); k++) {
+			const char *pref[] = {langs[i], NULL};
+			const struct tmpl *t =
+			    tmpl_get(s, mod_templates[k], pref);
+
+			if (!t || strcmp(tmpl_lang(t), langs[i]) != 0 ||
+			    !tmpl_documented_vars(mod_templates[k])) {
+				ok(0, "%s/%s exists, variables documented",
+				   langs[i], mod_templates[k]);
+				continue;
+			}
+			check_sample(t, langs[i], 1);
+			check_sample(t, langs[i], 0);
+			if (strcmp(mod_templates[k], "moderated.txt") == 0)
+				check_moderated(t, langs[i]);
+		}
+}
+
 int
 main(void)
 {
@@ -483,6 +634,7 @@ main(void)
 
 	render_all(s);
 	check_sub_templates(s);
+	check_mod_templates(s);
 	check_rtl(top ? top : ".", s);
 	tmpl_set_free(s);
 	buf_free(&dir);

@@ -968,6 +968,20 @@ static const char *const notice_vars[] = {
 static const char *const too_big_vars[] = {
     "list_name", "list_address",  "subject", "size",
     "max_size",  "owner_address", NULL};
+static const char *const moderate_vars[] = {
+    "list_name", "list_address", "owner_address", "sender", "subject",
+    "reason", "size", "held_id", "moderate_address", "expires", NULL};
+static const char *const moderated_vars[] = {
+    "list_name",  "list_address", "owner_address", "sender",
+    "subject",    "held_id",      "decided_by",    "decision",
+    "too_late",   "unclear",      NULL};
+static const char *const expired_vars[] = {
+    "list_name", "list_address", "subject", "owner_address", "days", NULL};
+static const char *const held_summary_vars[] = {
+    "list_name",     "list_address",  "owner_address",
+    "count",         "posts",         "posts.held_id", "posts.sender",
+    "posts.subject", "posts.reason",  "posts.age",
+    "posts.moderate_address", NULL};
 static const char *const help_vars[] = {
     "list_name",         "list_address",        "request_address",
     "subscribe_address", "unsubscribe_address", "help_address",
@@ -1049,6 +1063,10 @@ static const struct {
     {"rejected.txt", notice_vars},
     {"too_big.txt", too_big_vars},
     {"help.txt", help_vars},
+    {"moderate.txt", moderate_vars},
+    {"moderated.txt", moderated_vars},
+    {"expired.txt", expired_vars},
+    {"held_summary.txt", held_summary_vars},
     {"confirm.txt", confirm_vars},
     {"results.txt", results_vars},
     {"welcome.txt", welcome_vars},
