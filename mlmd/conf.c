@@ -807,6 +807,14 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	} else {
 		c->templates = xstrdup(PKGDATADIR "/templates");
 	}
+	if ((v = get_text(w, "rules_dir", 0, 1024))) {
+		if (!*v)
+			bad(w, "rules_dir", 0, "rules_dir must not be empty");
+		c->rules_dir = resolve(v, basedir);
+		free(v);
+	} else {
+		c->rules_dir = xstrdup(PKGDATADIR "/rules");
+	}
 	get_int(w, "delivery_connections", 1, 100, &c->delivery_connections);
 	get_int(w, "delivery_batch", 1, 1000, &c->delivery_batch);
 	c->verp = cfg_getbool(w->sec, "verp") ? 1 : 0;
@@ -822,6 +830,14 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_int(w, "confirm_hourly", 1, 1000000, &c->confirm_hourly);
 	get_duration(w, "held_lifetime", 3600, 365 * 86400,
 	             &c->held_lifetime);
+	get_int(w, "bounce_threshold", 1, 1000, &c->bounce_threshold);
+	get_duration(w, "bounce_decay", 3600, 365 * 86400, &c->bounce_decay);
+	get_duration(w, "bounce_probe_wait", 600, 60 * 86400,
+	             &c->bounce_probe_wait);
+	get_duration(w, "bounce_remove_after", 0, 365 * 86400,
+	             &c->bounce_remove_after);
+	get_int(w, "bounce_content_domains", 2, 1000,
+	        &c->bounce_content_domains);
 }
 
 /* Why a list name is not acceptable, or NULL. */
@@ -1153,6 +1169,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("lmtp_idle_timeout", 300, CFGF_NONE),
 	    CFG_INT("lmtp_session_timeout", 3600, CFGF_NONE),
 	    CFG_STR("templates", NULL, CFGF_NONE),
+	    CFG_STR("rules_dir", NULL, CFGF_NONE),
 	    CFG_INT("delivery_connections", 4, CFGF_NONE),
 	    CFG_INT("delivery_batch", 50, CFGF_NONE),
 	    CFG_BOOL("verp", cfg_false, CFGF_NONE),
@@ -1164,6 +1181,11 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("confirm_domain_hourly", 50, CFGF_NONE),
 	    CFG_INT("confirm_hourly", 500, CFGF_NONE),
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
+	    CFG_INT("bounce_threshold", 3, CFGF_NONE),
+	    CFG_STR("bounce_decay", "7d", CFGF_NONE),
+	    CFG_STR("bounce_probe_wait", "3d", CFGF_NONE),
+	    CFG_STR("bounce_remove_after", "30d", CFGF_NONE),
+	    CFG_INT("bounce_content_domains", 3, CFGF_NONE),
 	    CFG_SEC("list", list_opts,
 	            CFGF_TITLE | CFGF_MULTI | CFGF_NO_TITLE_DUPES),
 	    CFG_END(),
@@ -1331,6 +1353,7 @@ conf_free(struct conf *c)
 	free(c->base_url);
 	free(c->user);
 	free(c->templates);
+	free(c->rules_dir);
 	free(c);
 }
 
@@ -1432,6 +1455,8 @@ conf_print(const struct conf *c, FILE *f)
 	        c->lmtp_session_timeout);
 	fputs("templates = ", f);
 	print_str(f, c->templates);
+	fputs("\nrules_dir = ", f);
+	print_str(f, c->rules_dir);
 	fprintf(f,
 	        "\ndelivery_connections = %d\ndelivery_batch = %d\n"
 	        "verp = %s\nrelay_pipelining = %s\n"
@@ -1446,6 +1471,12 @@ conf_print(const struct conf *c, FILE *f)
 	        "held_lifetime = \"%lds\"\n",
 	        c->confirm_lifetime, c->confirm_window,
 	        c->confirm_domain_hourly, c->confirm_hourly, c->held_lifetime);
+	fprintf(f,
+	        "bounce_threshold = %d\nbounce_decay = \"%lds\"\n"
+	        "bounce_probe_wait = \"%lds\"\nbounce_remove_after = \"%lds\"\n"
+	        "bounce_content_domains = %d\n",
+	        c->bounce_threshold, c->bounce_decay, c->bounce_probe_wait,
+	        c->bounce_remove_after, c->bounce_content_domains);
 	for (i = 0; i < c->n_lists; i++) {
 		const struct list_conf *l = &c->lists[i];
 

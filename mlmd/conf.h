@@ -62,6 +62,8 @@ struct conf {
 	int lmtp_session_timeout;/* seconds for a whole session (default 3600) */
 	char *templates;   /* folder of templates/LANG/NAME.txt (default
 	                    * PKGDATADIR/templates) */
+	char *rules_dir;   /* folder of the rule files (bounce.rules, spam.rules,
+	                    * ...; default PKGDATADIR/rules) */
 	int delivery_connections; /* parallel connections to the relay (4) */
 	int delivery_batch;  /* recipients per SMTP transaction (50) */
 	int verp;            /* one envelope per recipient, LIST+bounce-a=b@ */
@@ -77,6 +79,15 @@ struct conf {
 	int confirm_domain_hourly; /* confirmations per hour to one domain */
 	int confirm_hourly;        /* confirmations per hour in all */
 	long held_lifetime;        /* a held post waits this long (14 d) */
+	int bounce_threshold;      /* score that sends a probe (3: a hard
+	                            * bounce counts 1, a soft one 0.5) */
+	long bounce_decay;         /* half-life of a bounce score (7 d) */
+	long bounce_probe_wait;    /* no bounce of the probe in this time:
+	                            * the address works again (3 d) */
+	long bounce_remove_after;  /* paused this long: removed (30 d; 0
+	                            * never) */
+	int bounce_content_domains; /* a post refused by this many domains
+	                             * is a content problem (3) */
 	struct list_conf *lists;
 	size_t n_lists;
 };

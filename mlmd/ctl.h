@@ -42,6 +42,8 @@ ctl_fn ctl_held, ctl_approve, ctl_reject, ctl_discard;
 ctl_fn ctl_queue, ctl_flush;
 /* ctl_person.c: person export ADDR | person erase ADDR */
 ctl_fn ctl_person;
+/* ctl_bounces.c: bounces LIST [--reset ADDR] */
+ctl_fn ctl_bounces;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -49,6 +49,8 @@
 #include "post.h"
 #include "priv.h"
 #include "spool.h"
+#include "bounce.h"
+#include "dsn.h"
 #include "moderate.h"
 #include "sub.h"
 #include "tmpl.h"
@@ -193,6 +195,10 @@ record(struct mlmd *m, struct job *j)
 		case ROLE_MODERATE:
 			if (moderate_mail(&sc, j->id, j->env.sender, msg, r) <
 			    0)
+				rc = -1;
+			break;
+		case ROLE_BOUNCE:
+			if (bounce_mail(&sc, j->id, j->env.sender, msg, r) < 0)
 				rc = -1;
 			break;
 		default:
@@ -416,6 +422,10 @@ on_housekeeping(struct loop *l, void *arg)
 		if ((n = moderate_housekeeping(&sc)) > 0)
 			log_info("housekeeping: %ld held posts expired "
 			         "unmoderated; their senders are told",
+			         n);
+		if ((n = bounce_housekeeping(&sc)) > 0)
+			log_info("housekeeping: %ld bouncing members looked "
+			         "after (probes passed, removals)",
 			         n);
 	}
 	if ((n = outq_gc(m, 600)) > 0)
@@ -716,6 +726,17 @@ daemon_run(struct mlmd *m)
 		}
 		buf_free(&errs);
 	}
+	{
+		struct buf errs = BUF_INIT, path = BUF_INIT;
+
+		/* Non-standard bounces: without the file only RFC 3464
+		 * reports are read (logged, not fatal). */
+		buf_printf(&path, "%s/bounce.rules", m->conf->rules_dir);
+		if (dsn_rules_load(buf_str(&path), &errs) < 0)
+			log_warn("bounce rules: %s", buf_str(&errs));
+		buf_free(&errs);
+		buf_free(&path);
+	}
 	m->outq = outq_new(m);
 	if (!m->outq) {
 		rc = EX_UNAVAILABLE;
@@ -774,6 +795,7 @@ out:
 	m->outq = NULL;
 	tmpl_set_free(m->tmpl);
 	m->tmpl = NULL;
+	dsn_rules_free();
 	if (m->db)
 		db_close(m->db);
 	spool_close(m->spool);

@@ -308,6 +308,39 @@ int db_accept_add(struct db *db, const char *list, const char *address,
 		  const char *how);
 /* When kind last happened on list (event_log), 0 never, -1 error. */
 time_t db_last_event(struct db *db, const char *list, const char *kind);
+/* A bounce, DSN or feedback report about a member (table bounces);
+ * counted: what it added to the member's score (0: nothing). */
+struct bounce_row {
+	const char *list, *address, *kind, *status, *diagnostic, *message_id;
+	double counted;
+};
+int db_bounce_add(struct db *db, const struct bounce_row *b);
+/* A member's bounce state (members.bounce_* columns; 0 for NULL). */
+struct member_bounce {
+	long long id;
+	double score;
+	time_t updated, probe_sent, disabled;
+};
+/* 0 found, 1 not a member, -1. */
+int db_member_bounce(struct db *db, const char *list, const char *address,
+		     struct member_bounce *mb);
+int db_member_bounce_set(struct db *db, long long id,
+			 const struct member_bounce *mb);
+/* Distinct domains whose failures of message_id were recorded for list. */
+long db_bounce_domains(struct db *db, const char *list,
+		       const char *message_id);
+/* A content problem: call fn for each bounce of message_id that counted
+ * (so the caller can take it back), then mark them all as content. */
+int db_bounce_each_counted(struct db *db, const char *list,
+			   const char *message_id,
+			   int (*fn)(const char *address, double counted,
+				     time_t at, void *arg),
+			   void *arg);
+/* Members of list with any bounce state, by address. */
+int db_bounce_members(struct db *db, const char *list,
+		      int (*fn)(const char *address,
+				const struct member_bounce *mb, void *arg),
+		      void *arg);
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

@@ -483,6 +483,172 @@ db_last_event(struct db *db, const char *list, const char *kind)
 	return t;
 }
 
+/* ----- bounces ----------------------------------------------------------- */
+
+int
+db_bounce_add(struct db *db, const struct bounce_row *b)
+{
+	sqlite3_stmt *s = prep(db, "INSERT INTO bounces (list, address, at, "
+	                           "kind, status, diagnostic, message_id, "
+	                           "counted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	                           "?7, ?8)");
+
+	if (!s)
+		return -1;
+	bind(s, 1, b->list);
+	bind(s, 2, b->address);
+	sqlite3_bind_int64(s, 3, db_now(db));
+	bind(s, 4, b->kind);
+	bind(s, 5, b->status);
+	bind(s, 6, b->diagnostic);
+	bind(s, 7, b->message_id);
+	sqlite3_bind_double(s, 8, b->counted);
+	return run(db, s, "recording a bounce") < 0 ? -1 : 0;
+}
+
+int
+db_member_bounce(struct db *db, const char *list, const char *address,
+                 struct member_bounce *mb)
+{
+	sqlite3_stmt *s = prep(db, "SELECT id, bounce_score, "
+	                           "coalesce(bounce_updated, 0), "
+	                           "coalesce(probe_sent, 0), "
+	                           "coalesce(disabled, 0) FROM members "
+	                           "WHERE list = ?1 AND address = ?2");
+	int rc = 1;
+
+	memset(mb, 0, sizeof(*mb));
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, address);
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		mb->id = sqlite3_column_int64(s, 0);
+		mb->score = sqlite3_column_double(s, 1);
+		mb->updated = (time_t)sqlite3_column_int64(s, 2);
+		mb->probe_sent = (time_t)sqlite3_column_int64(s, 3);
+		mb->disabled = (time_t)sqlite3_column_int64(s, 4);
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		rc = db_err(db, "reading a member's bounces");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_member_bounce_set(struct db *db, long long id, const struct member_bounce *mb)
+{
+	sqlite3_stmt *s = prep(db, "UPDATE members SET bounce_score = ?2, "
+	                           "bounce_updated = nullif(?3, 0), "
+	                           "probe_sent = nullif(?4, 0), "
+	                           "disabled = nullif(?5, 0) WHERE id = ?1");
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_double(s, 2, mb->score);
+	sqlite3_bind_int64(s, 3, mb->updated);
+	sqlite3_bind_int64(s, 4, mb->probe_sent);
+	sqlite3_bind_int64(s, 5, mb->disabled);
+	return run(db, s, "updating a member's bounces") < 0 ? -1 : 0;
+}
+
+long
+db_bounce_domains(struct db *db, const char *list, const char *message_id)
+{
+	sqlite3_stmt *s = prep(db, "SELECT count(DISTINCT substr(address, "
+	                           "instr(address, '@') + 1)) FROM bounces "
+	                           "WHERE list = ?1 AND message_id = ?2 "
+	                           "AND kind IN ('hard', 'soft', 'content')");
+	long n = -1;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, message_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	else
+		db_err(db, "counting bouncing domains");
+	sqlite3_finalize(s);
+	return n;
+}
+
+int
+db_bounce_each_counted(struct db *db, const char *list,
+                       const char *message_id,
+                       int (*fn)(const char *address, double counted,
+                                 time_t at, void *arg),
+                       void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT address, counted, at FROM bounces "
+	                           "WHERE list = ?1 AND message_id = ?2 AND "
+	                           "counted > 0");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, message_id);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(db_col(s, 0), sqlite3_column_double(s, 1),
+		        (time_t)sqlite3_column_int64(s, 2), arg);
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading bounces");
+	sqlite3_finalize(s);
+	if (rc == 0) {
+		s = prep(db, "UPDATE bounces SET counted = 0, kind = 'content' "
+		             "WHERE list = ?1 AND message_id = ?2 AND "
+		             "kind IN ('hard', 'soft')");
+		if (!s)
+			return -1;
+		bind(s, 1, list);
+		bind(s, 2, message_id);
+		if (run(db, s, "marking a content problem") < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+int
+db_bounce_members(struct db *db, const char *list,
+                  int (*fn)(const char *address,
+                            const struct member_bounce *mb, void *arg),
+                  void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT address, id, bounce_score, "
+	                           "coalesce(bounce_updated, 0), "
+	                           "coalesce(probe_sent, 0), "
+	                           "coalesce(disabled, 0) FROM members "
+	                           "WHERE list = ?1 AND (bounce_score > 0 OR "
+	                           "probe_sent IS NOT NULL OR disabled IS NOT "
+	                           "NULL) ORDER BY address");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct member_bounce mb;
+
+		mb.id = sqlite3_column_int64(s, 1);
+		mb.score = sqlite3_column_double(s, 2);
+		mb.updated = (time_t)sqlite3_column_int64(s, 3);
+		mb.probe_sent = (time_t)sqlite3_column_int64(s, 4);
+		mb.disabled = (time_t)sqlite3_column_int64(s, 5);
+		rc = fn(db_col(s, 0), &mb, arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading bouncing members");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* ----- a person's data (GDPR) -------------------------------------------- */
 
 /*

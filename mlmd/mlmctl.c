@@ -51,6 +51,8 @@ static const struct command {
     {"discard", ctl_discard, "ID...", "drop held posts silently"},
     {"queue", ctl_queue, "[--all]", "copies waiting to be sent"},
     {"flush", ctl_flush, "", "retry every waiting copy now"},
+    {"bounces", ctl_bounces, "LIST [--reset ADDR]",
+     "bouncing members; clear one"},
     {"person", ctl_person, "export|erase ADDR",
      "a person's data (GDPR access, erasure)"},
 };

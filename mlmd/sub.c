@@ -332,8 +332,9 @@ sub_send(const struct sub_ctx *ctx, const struct sub_mail *m)
 	    post_sync(c) < 0)
 		goto out;
 	/* From <>: no bounce or vacation reply ever comes back (RFC 3834). */
-	if (db_out_add(ctx->db, m->l->name, m->kind, buf_str(&mid), rel, "",
-	               m->to, c->delivery_lifetime) < 0)
+	if (db_out_add(ctx->db, m->l->name, m->kind, buf_str(&mid), rel,
+	               m->envelope ? m->envelope : "", m->to,
+	               c->delivery_lifetime) < 0)
 		goto out;
 	log_info("%s: %s to <%s> (%s)", m->file, m->tmpl, m->to, tmpl_lang(t));
 	rc = 0;

@@ -111,6 +111,7 @@ struct sub_mail {
 	const char *in_reply_to; /* Message-ID without <>, or NULL */
 	const char *attach;      /* a message to attach, or NULL */
 	size_t attach_len;
+	const char *envelope;    /* envelope sender, NULL: <> */
 	int from_owner;
 	int auto_replied;        /* Auto-Submitted: auto-replied (else
 	                          * auto-generated) */

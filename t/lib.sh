@@ -286,6 +286,7 @@ lmtp = "unix:$T_SOCK, 127.0.0.1:$T_PORT"
 $t_user
 max_message_size = "$T_MAX_SIZE"
 templates = "$top_srcdir/templates"
+rules_dir = "$top_srcdir/filters/rules"
 # no web front door unless a test asks for one (T_EXTRA: http = ...):
 # tests run in parallel and the default port is shared
 http = ""

@@ -17,7 +17,10 @@
  * the same full and minimal sets, and moderated.txt its three real cases
  * (decided, decided before this moderator's reply, reply not understood).
  * In every language the command words a moderator replies with stay the
- * English ones the parser reads.
+ * English ones the parser reads.  The bounce templates (probe.txt,
+ * bounces.txt) get full and minimal sets too; each any_* flag of
+ * bounces.txt must show a paragraph of its own, every language lists the
+ * same items, and "nomail off" and `mlmctl bounces LIST` stay English.
  */
 #include "config.h"
 
@@ -37,7 +40,8 @@ static const char *const required[] = {
     "footer.txt",   "held.txt",      "rejected.txt",  "too_big.txt",
     "help.txt",     "confirm.txt",   "results.txt",   "welcome.txt",
     "goodbye.txt",  "export.txt",    "forgotten.txt", "page.html",
-    "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt"};
+    "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt",
+    "probe.txt",    "bounces.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
@@ -225,6 +229,14 @@ static const struct {
     {"posts.reason", "the sender is not a member", 1},
     {"posts.age", "3 days", 1},
     {"posts.moderate_address", MOD_ADDR, 1},
+    /* bounces */
+    {"disabled.address", "lena@example.net", 1},
+    {"disabled.status", "5.1.1", 1},
+    {"disabled.diagnostic", "550 5.1.1 <lena@example.net>: no such user", 0},
+    {"removed.address", "karl@example.com", 1},
+    {"content.message_id", "20261201.4f2a@example.org", 1},
+    {"content.subject", "Invoice for the fair", 1},
+    {"content.domains", "7", 1},
 };
 
 /* lang and dir depend on the language; everything else on samples[]. */
@@ -414,6 +426,40 @@ check_sample(const struct tmpl *t, const char *lang, int full)
 		ok(strstr(b, "14") && strstr(b, "Market day in Aarhus") &&
 		       strstr(b, "denmark-owner@"),
 		   "%s (%s): days, subject, owners", tmpl_name(t), what);
+	if (strcmp(base, "probe.txt") == 0)
+		ok(strstr(b, "\"nomail off\"") &&
+		       strstr(b, "denmark-request@") &&
+		       strstr(b, "denmark-owner@") &&
+		       strstr(b, "amal@example.org") &&
+		       strstr(b, "denmark@lists.example.org"),
+		   "%s (%s): \"nomail off\" in English, request and owner "
+		   "addresses, the member's address",
+		   tmpl_name(t), what);
+	if (strcmp(base, "bounces.txt") == 0) {
+		const char *p = b;
+		int n = 0;
+
+		/* The same items in every language: 2 of each list. */
+		while ((p = strstr(p, "\n  - ")) != NULL) {
+			n++;
+			p++;
+		}
+		is_int(n, full ? 6 : 0, "%s (%s): one \"  - \" line per item",
+		       tmpl_name(t), what);
+		p = strstr(b, "Invoice for the fair "
+		              "<20261201.4f2a@example.org>");
+		is_int(strstr(b, "lena@example.net: 5.1.1 550 5.1.1") &&
+		           strstr(b, "karl@example.com") && p &&
+		           strcspn(p, "\n") > strcspn(p, "7"),
+		       full,
+		       "%s (%s): addresses, status, diagnostic, posts, domain "
+		       "counts only when set",
+		       tmpl_name(t), what);
+		ok(strstr(b, "`mlmctl bounces denmark`") &&
+		       strstr(b, "denmark@lists.example.org"),
+		   "%s (%s): the list, and `mlmctl bounces LIST` as it is",
+		   tmpl_name(t), what);
+	}
 	if (strcmp(base, "held_summary.txt") == 0) {
 		const char *p = b;
 		int n = 0;
@@ -600,6 +646,90 @@ check_mod_templates(const struct tmpl_set *s)
 		}
 }
 
+/* --- bounces --------------------------------------------------------- */
+
+static const char *const bounce_templates[] = {"probe.txt", "bounces.txt"};
+
+/*
+ * bounces.txt as mlmd sends it: usually only one or two of the three
+ * kinds.  Each any_* flag alone must add a paragraph of its own (with its
+ * list empty: the text, not the items), and with one item, that item's
+ * line and nothing of the other lists.
+ */
+static void
+check_bounce_parts(const struct tmpl *t, const char *lang)
+{
+	static const struct {
+		const char *flag, *list, *shows, *not1, *not2;
+	} parts[] = {
+	    {"any_disabled", "disabled", "lena@example.net: 5.1.1",
+	     "karl@example.com", "20261201.4f2a@"},
+	    {"any_removed", "removed", "  - karl@example.com\n",
+	     "lena@example.net", "20261201.4f2a@"},
+	    {"any_content", "content", "<20261201.4f2a@example.org>",
+	     "lena@example.net", "karl@example.com"},
+	};
+	const char *const *known = tmpl_documented_vars("bounces.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	size_t none, i;
+
+	{
+		struct tmpl_vars *v = sample_vars(known, lang, 0);
+
+		render_into(t, v, &subj, &body);
+		none = body.len;
+		tmpl_vars_free(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(parts); i++) {
+		struct tmpl_vars *v = sample_vars(known, lang, 0);
+		size_t bare;
+		const char *b;
+
+		tmpl_vars_set(v, parts[i].flag, "1");
+		/* More than the blank line before it: some words. */
+		ok(render_into(t, v, &subj, &body) == 0 && body.len > none + 16,
+		   "%s: %s shows a paragraph of its own", tmpl_name(t),
+		   parts[i].flag);
+		bare = body.len;
+		fill_item(tmpl_vars_add_item(v, parts[i].list), known,
+		          parts[i].list, lang, 1, NULL);
+		ok(render_into(t, v, &subj, &body) == 0, "%s renders (%s)",
+		   tmpl_name(t), parts[i].list);
+		b = buf_str(&body);
+		ok(body.len > bare && strstr(b, parts[i].shows) &&
+		       !strstr(b, parts[i].not1) && !strstr(b, parts[i].not2),
+		   "%s (%s only): its item, nothing of the other lists",
+		   tmpl_name(t), parts[i].list);
+		tmpl_vars_free(v);
+	}
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+static void
+check_bounce_templates(const struct tmpl_set *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(langs); i++)
+		for (k = 0; k < ARRAY_SIZE(bounce_templates); k++) {
+			const char *pref[] = {langs[i], NULL};
+			const struct tmpl *t =
+			    tmpl_get(s, bounce_templates[k], pref);
+
+			if (!t || strcmp(tmpl_lang(t), langs[i]) != 0 ||
+			    !tmpl_documented_vars(bounce_templates[k])) {
+				ok(0, "%s/%s exists, variables documented",
+				   langs[i], bounce_templates[k]);
+				continue;
+			}
+			check_sample(t, langs[i], 1);
+			check_sample(t, langs[i], 0);
+			if (strcmp(bounce_templates[k], "bounces.txt") == 0)
+				check_bounce_parts(t, langs[i]);
+		}
+}
+
 int
 main(void)
 {
@@ -635,6 +765,7 @@ main(void)
 	render_all(s);
 	check_sub_templates(s);
 	check_mod_templates(s);
+	check_bounce_templates(s);
 	check_rtl(top ? top : ".", s);
 	tmpl_set_free(s);
 	buf_free(&dir);

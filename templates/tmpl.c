@@ -982,6 +982,16 @@ static const char *const held_summary_vars[] = {
     "count",         "posts",         "posts.held_id", "posts.sender",
     "posts.subject", "posts.reason",  "posts.age",
     "posts.moderate_address", NULL};
+static const char *const probe_vars[] = {
+    "list_name", "list_address", "address", "owner_address",
+    "request_address", NULL};
+static const char *const bounces_vars[] = {
+    "list_name",         "list_address",        "disabled",
+    "disabled.address",  "disabled.status",     "disabled.diagnostic",
+    "removed",           "removed.address",     "content",
+    "content.message_id", "content.subject",    "content.domains",
+    "any_disabled",      "any_removed",         "any_content",
+    NULL};
 static const char *const help_vars[] = {
     "list_name",         "list_address",        "request_address",
     "subscribe_address", "unsubscribe_address", "help_address",
@@ -1067,6 +1077,8 @@ static const struct {
     {"moderated.txt", moderated_vars},
     {"expired.txt", expired_vars},
     {"held_summary.txt", held_summary_vars},
+    {"probe.txt", probe_vars},
+    {"bounces.txt", bounces_vars},
     {"confirm.txt", confirm_vars},
     {"results.txt", results_vars},
     {"welcome.txt", welcome_vars},
