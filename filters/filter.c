@@ -3,7 +3,7 @@
  * runs them (filter.h; filters/README says what each stage does).
  *
  * Owns: filter_stages[] (the one place the order is written: loop, auto,
- * size, policy), filter_run() and the verdict names.  Called by the post
+ * size, rules, policy), filter_run() and the verdict names.  Called by the post
  * handler (post.c) for every message to LIST@ and by the tests.
  *
  * Invariants: filter_run() always fills *r completely (verdict, stage,
@@ -22,7 +22,8 @@
 #include "util.h"
 
 const struct filter_stage *const filter_stages[] = {
-    &filter_loop, &filter_auto, &filter_size, &filter_policy, NULL,
+    &filter_loop, &filter_auto, &filter_size, &filter_rules, &filter_policy,
+    NULL,
 };
 
 static void

@@ -87,5 +87,7 @@ extern const struct filter_stage filter_loop;   /* filter_loop.c */
 extern const struct filter_stage filter_auto;   /* filter_auto.c */
 extern const struct filter_stage filter_size;   /* filter_size.c */
 extern const struct filter_stage filter_policy; /* filter_policy.c */
+extern const struct filter_stage filter_rules;  /* filter_rules.c (its
+                                                 * rule sets: rules.h) */
 
 #endif

@@ -355,6 +355,13 @@ static const struct enum_name dmarc_names[] = {
     {"munge", DMARC_MUNGE},
     {"wrap", DMARC_WRAP},
     {"none", DMARC_NONE},
+    {"always", DMARC_ALWAYS},
+    {NULL, 0},
+};
+/* as enum dmarc_policy (dmarc.h): quarantine 1, reject 2 */
+static const struct enum_name dmarc_threshold_names[] = {
+    {"quarantine", 1},
+    {"reject", 2},
     {NULL, 0},
 };
 /* Languages that have templates (templates/<lang>/). */
@@ -627,6 +634,7 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
               int complete)
 {
 	char *v;
+	int v2;
 
 	if ((v = get_text(w, "domain", 0, 253))) {
 		str_lower(v);
@@ -830,6 +838,28 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	get_int(w, "confirm_hourly", 1, 1000000, &c->confirm_hourly);
 	get_duration(w, "held_lifetime", 3600, 365 * 86400,
 	             &c->held_lifetime);
+	if (get_enum(w, "dmarc_threshold", dmarc_threshold_names, &v2) == 0)
+		c->dmarc_threshold = v2;
+	{
+		unsigned i, n = cfg_size(w->sec, "dmarc_override");
+
+		c->dmarc_override = xcalloc(n + 1, sizeof(char *));
+		for (i = 0; i < n && i < 10000; i++) {
+			const char *o = cfg_getnstr(w->sec, "dmarc_override", i);
+			const char *eq = o ? strchr(o, '=') : NULL;
+
+			if (!eq || eq == o || (strcmp(eq + 1, "none") != 0 &&
+			                       strcmp(eq + 1, "quarantine") != 0 &&
+			                       strcmp(eq + 1, "reject") != 0)) {
+				bad(w, "dmarc_override", i,
+				    "dmarc_override: '%.64s' is not "
+				    "DOMAIN=none|quarantine|reject",
+				    o ? o : "");
+				continue;
+			}
+			c->dmarc_override[c->n_dmarc_override++] = xstrdup(o);
+		}
+	}
 	get_int(w, "bounce_threshold", 1, 1000, &c->bounce_threshold);
 	get_duration(w, "bounce_decay", 3600, 365 * 86400, &c->bounce_decay);
 	get_duration(w, "bounce_probe_wait", 600, 60 * 86400,
@@ -970,6 +1000,25 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 	get_size(&w, "max_size", &l->max_size);
 	l->reply_to_override = cfg_getbool(sec, "reply_to_override") ? 1 : 0;
 	l->advertised = cfg_getbool(sec, "advertised") ? 1 : 0;
+	{
+		unsigned k, n = cfg_size(sec, "rules");
+
+		l->rules = xcalloc(n + 1, sizeof(char *));
+		for (k = 0; k < n && k < 64; k++) {
+			const char *r = cfg_getnstr(sec, "rules", k);
+
+			if (!r || !*r || strstr(r, "..") ||
+			    strlen(r) > 255) {
+				bad(&w, "rules", k,
+				    "rules: '%.64s' is not a rule file name "
+				    "(NAME.rules in rules_dir, or an absolute "
+				    "path)",
+				    r ? r : "");
+				continue;
+			}
+			l->rules[l->n_rules++] = xstrdup(r);
+		}
+	}
 	get_addrs(&w, "owners", &l->owners, &l->n_owners);
 	get_addrs(&w, "moderators", &l->moderators, &l->n_moderators);
 
@@ -1152,6 +1201,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("dmarc", "munge", CFGF_NONE),
 	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
 	    CFG_BOOL("advertised", cfg_true, CFGF_NONE),
+	    CFG_STR_LIST("rules", NULL, CFGF_NONE),
 	    CFG_END(),
 	};
 	cfg_opt_t opts[] = {
@@ -1181,6 +1231,8 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("confirm_domain_hourly", 50, CFGF_NONE),
 	    CFG_INT("confirm_hourly", 500, CFGF_NONE),
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
+	    CFG_STR("dmarc_threshold", "quarantine", CFGF_NONE),
+	    CFG_STR_LIST("dmarc_override", NULL, CFGF_NONE),
 	    CFG_INT("bounce_threshold", 3, CFGF_NONE),
 	    CFG_STR("bounce_decay", "7d", CFGF_NONE),
 	    CFG_STR("bounce_probe_wait", "3d", CFGF_NONE),
@@ -1342,6 +1394,9 @@ conf_free(struct conf *c)
 		for (j = 0; j < l->n_include; j++)
 			free(l->include[j]);
 		free(l->include);
+		for (j = 0; j < l->n_rules; j++)
+			free(l->rules[j]);
+		free(l->rules);
 	}
 	free(c->lists);
 	free(c->path);
@@ -1354,6 +1409,9 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->templates);
 	free(c->rules_dir);
+	for (i = 0; c->dmarc_override && i < c->n_dmarc_override; i++)
+		free(c->dmarc_override[i]);
+	free(c->dmarc_override);
 	free(c);
 }
 
@@ -1471,6 +1529,10 @@ conf_print(const struct conf *c, FILE *f)
 	        "held_lifetime = \"%lds\"\n",
 	        c->confirm_lifetime, c->confirm_window,
 	        c->confirm_domain_hourly, c->confirm_hourly, c->held_lifetime);
+	fprintf(f, "dmarc_threshold = %s\n",
+	        c->dmarc_threshold == 2 ? "reject" : "quarantine");
+	print_strs(f, "dmarc_override", c->dmarc_override,
+	           c->n_dmarc_override);
 	fprintf(f,
 	        "bounce_threshold = %d\nbounce_decay = \"%lds\"\n"
 	        "bounce_probe_wait = \"%lds\"\nbounce_remove_after = \"%lds\"\n"
@@ -1503,6 +1565,7 @@ conf_print(const struct conf *c, FILE *f)
 		        l->reply_to_override ? "true" : "false");
 		fprintf(f, "\tadvertised = %s\n",
 		        l->advertised ? "true" : "false");
+		print_strs(f, "rules", l->rules, l->n_rules);
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));
 	}

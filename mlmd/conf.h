@@ -22,7 +22,7 @@ enum nonmember { NM_HOLD, NM_REJECT, NM_DISCARD, NM_ACCEPT };
 enum archive_mode { ARCH_PUBLIC, ARCH_PRIVATE, ARCH_NONE };
 enum digest_freq { DIGEST_NONE, DIGEST_DAILY, DIGEST_WEEKLY, DIGEST_MONTHLY };
 enum reply_to { REPLY_LIST, REPLY_AUTHOR };
-enum dmarc_mode { DMARC_MUNGE, DMARC_WRAP, DMARC_NONE };
+enum dmarc_mode { DMARC_MUNGE, DMARC_WRAP, DMARC_NONE, DMARC_ALWAYS };
 
 struct list_conf {
 	char *name;        /* local part of the posting address, lower case */
@@ -43,6 +43,9 @@ struct list_conf {
 	int reply_to_override; /* reply_to = list replaces an author's own
 	                        * Reply-To too (default: keep it) */
 	int advertised;    /* named by the `lists` command (default 1) */
+	char **rules;      /* rule files (filters/rules/README): names in
+	                    * rules_dir, or absolute paths */
+	size_t n_rules;
 	int line;          /* line of the `list` section in the file */
 };
 
@@ -79,6 +82,11 @@ struct conf {
 	int confirm_domain_hourly; /* confirmations per hour to one domain */
 	int confirm_hourly;        /* confirmations per hour in all */
 	long held_lifetime;        /* a held post waits this long (14 d) */
+	int dmarc_threshold;       /* the weakest policy that is mitigated:
+	                            * 1 quarantine (default), 2 reject (as
+	                            * enum dmarc_policy in dmarc.h) */
+	char **dmarc_override;     /* "domain=none|quarantine|reject" */
+	size_t n_dmarc_override;
 	int bounce_threshold;      /* score that sends a probe (3: a hard
 	                            * bounce counts 1, a soft one 0.5) */
 	long bounce_decay;         /* half-life of a bounce score (7 d) */

@@ -44,6 +44,8 @@ ctl_fn ctl_queue, ctl_flush;
 ctl_fn ctl_person;
 /* ctl_bounces.c: bounces LIST [--reset ADDR] */
 ctl_fn ctl_bounces;
+/* ctl_dmarc.c: dmarc explain ADDR [LIST] */
+ctl_fn ctl_dmarc;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "rulesets.h"
 
 int
 ctl_check_config(struct ctl *ctl, int argc, char **argv)
@@ -26,6 +27,20 @@ ctl_check_config(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "mlmctl: check-config takes no arguments "
 		                "(usage: mlmctl -c FILE check-config)\n");
 		return EX_USAGE;
+	}
+	{
+		struct buf err = BUF_INIT;
+		struct rulesets *r = rulesets_load(c, &err);
+
+		if (!r) {
+			fputs(buf_str(&err), stderr);
+			if (err.len && err.s[err.len - 1] != '\n')
+				fputc('\n', stderr);
+			buf_free(&err);
+			return EX_CONFIG;
+		}
+		rulesets_free(r);
+		buf_free(&err);
 	}
 	printf("ok: %s: domain %s, %zu list%s\n", c->path, c->domain,
 	       c->n_lists, c->n_lists == 1 ? "" : "s");

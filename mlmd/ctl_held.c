@@ -51,6 +51,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "db.h"
+#include "dmarc.h"
 #include "log.h"
 #include "msg.h"
 #include "outq.h"
@@ -266,6 +267,7 @@ struct decide {
 	struct ctl *ctl;
 	struct db *db;
 	struct tmpl_set *tmpl; /* loaded for approve and reject */
+	struct dmarc *dmarc;   /* approve: the authors' DMARC policies */
 	const char *cmd;
 	enum decision what;
 	const char *reason; /* reject: told to the sender */
@@ -322,6 +324,8 @@ load_templates(struct decide *d)
 
 	if (d->tmpl)
 		return EX_OK;
+	if (!d->dmarc)
+		d->dmarc = post_dmarc_new(d->ctl->conf);
 	d->tmpl = tmpl_set_load(d->ctl->conf->templates, &err);
 	if (!d->tmpl) {
 		fprintf(stderr,
@@ -358,7 +362,7 @@ static int
 approve(struct decide *d, const struct held *h, const struct list_conf *l)
 {
 	const struct conf *c = d->ctl->conf;
-	struct post_ctx ctx = {c, d->db, d->tmpl};
+	struct post_ctx ctx = {c, d->db, d->tmpl, d->dmarc};
 	struct buf path = BUF_INIT, file = BUF_INIT, why = BUF_INIT;
 	struct spool_env env;
 	struct msg *msg = NULL;
@@ -456,7 +460,7 @@ out:
 static int
 refuse(struct decide *d, const struct held *h)
 {
-	struct post_ctx ctx = {d->ctl->conf, d->db, d->tmpl};
+	struct post_ctx ctx = {d->ctl->conf, d->db, d->tmpl, NULL};
 	int r, notified = 0;
 
 	if (db_begin(d->db) < 0)
@@ -618,6 +622,7 @@ decide_cmd(struct ctl *ctl, int argc, char **argv, enum decision what)
 		        "sends within 30 seconds anyway\n",
 		        d.cmd, ctl->conf->home);
 	tmpl_set_free(d.tmpl);
+	dmarc_free(d.dmarc);
 	free(ids);
 	r = ctl_flush_stdout();
 	return ex != EX_OK ? ex : r;

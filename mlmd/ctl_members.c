@@ -223,6 +223,7 @@ add_mailing(struct ctl *ctl, struct db *db, struct mail_ctx *mc,
 	sc.db = db;
 	sc.tmpl = mc->tmpl;
 	sc.key = &mc->key;
+	sc.dmarc = NULL;
 	if (db_begin(db) < 0)
 		return -1;
 	if (invite) {

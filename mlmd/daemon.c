@@ -50,8 +50,10 @@
 #include "priv.h"
 #include "spool.h"
 #include "bounce.h"
+#include "dmarc.h"
 #include "dsn.h"
 #include "moderate.h"
+#include "rulesets.h"
 #include "sub.h"
 #include "tmpl.h"
 #include "web.h"
@@ -104,7 +106,7 @@ prepare(struct mlmd *m, struct job *j)
 {
 	const char *body = j->file.s + j->body_off;
 	struct buf err = BUF_INIT;
-	struct post_ctx ctx = {m->conf, m->db, m->tmpl};
+	struct post_ctx ctx = {m->conf, m->db, m->tmpl, m->dmarc};
 	size_t i, k;
 
 	if (msg_parse(body, j->env.size, &msg_default_limits, &j->msg, &err) <
@@ -145,7 +147,7 @@ prepare(struct mlmd *m, struct job *j)
 static int
 record(struct mlmd *m, struct job *j)
 {
-	struct post_ctx ctx = {m->conf, m->db, m->tmpl};
+	struct post_ctx ctx = {m->conf, m->db, m->tmpl, m->dmarc};
 	const struct msg *msg = j->msg;
 	size_t i;
 	int rc = 0;
@@ -179,7 +181,8 @@ record(struct mlmd *m, struct job *j)
 	 * here, inside the transaction that queues them. */
 	for (i = 0; i < j->n_rcpts && rc == 0 && !j->refused; i++) {
 		const struct route *r = &j->routes[i];
-		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key,
+		                     m->dmarc};
 
 		if (!r->list)
 			continue;
@@ -208,7 +211,8 @@ record(struct mlmd *m, struct job *j)
 	if (rc == 0)
 		rc = post_commit(&ctx, j->plan);
 	if (rc == 0 && post_plan_n_held(j->plan) > 0) {
-		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key,
+		                     m->dmarc};
 
 		rc = moderate_requests(&sc, j->plan, j->id,
 		                       j->file.s + j->body_off, j->env.size);
@@ -417,7 +421,8 @@ on_housekeeping(struct loop *l, void *arg)
 	long n;
 
 	{
-		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key,
+		                     m->dmarc};
 
 		if ((n = moderate_housekeeping(&sc)) > 0)
 			log_info("housekeeping: %ld held posts expired "
@@ -433,7 +438,8 @@ on_housekeeping(struct loop *l, void *arg)
 		         "from out/",
 		         n);
 	{
-		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key};
+		struct sub_ctx sc = {m->conf, m->db, m->tmpl, &m->key,
+		                     m->dmarc};
 
 		if ((n = sub_expire(&sc)) > 0)
 			log_info("housekeeping: %ld expired or used "
@@ -513,6 +519,21 @@ on_signal(struct loop *l, int signo, void *arg)
 					         c->templates);
 				}
 			}
+			{
+				struct buf rerr = BUF_INIT;
+				struct rulesets *r = rulesets_load(c, &rerr);
+
+				if (r) {
+					rulesets_activate(r);
+					rulesets_free(m->rules);
+					m->rules = r;
+				} else {
+					log_warn("reload: rule files have errors, "
+					         "keeping the loaded ones: %s",
+					         buf_str(&rerr));
+				}
+				buf_free(&rerr);
+			}
 			if (strcmp(c->lmtp ? c->lmtp : "",
 			           m->conf->lmtp ? m->conf->lmtp : "") != 0 ||
 			    strcmp(c->home, m->conf->home) != 0)
@@ -530,6 +551,9 @@ on_signal(struct loop *l, int signo, void *arg)
 			c->home = xstrdup(m->conf->home);
 			conf_free(m->conf);
 			m->conf = c;
+			/* new dmarc_override entries, an empty cache */
+			dmarc_free(m->dmarc);
+			m->dmarc = post_dmarc_new(m->conf);
 			log_info("reload: configuration %s loaded",
 			         m->conf_path);
 			schedule_dispatch(m, 0);
@@ -737,6 +761,20 @@ daemon_run(struct mlmd *m)
 		buf_free(&errs);
 		buf_free(&path);
 	}
+	m->dmarc = post_dmarc_new(m->conf);
+	{
+		struct buf errs = BUF_INIT;
+
+		m->rules = rulesets_load(m->conf, &errs);
+		if (!m->rules) {
+			error("rule files: %s", buf_str(&errs));
+			buf_free(&errs);
+			rc = EX_CONFIG;
+			goto out;
+		}
+		rulesets_activate(m->rules);
+		buf_free(&errs);
+	}
 	m->outq = outq_new(m);
 	if (!m->outq) {
 		rc = EX_UNAVAILABLE;
@@ -796,6 +834,10 @@ out:
 	tmpl_set_free(m->tmpl);
 	m->tmpl = NULL;
 	dsn_rules_free();
+	dmarc_free(m->dmarc);
+	m->dmarc = NULL;
+	rulesets_free(m->rules);
+	m->rules = NULL;
 	if (m->db)
 		db_close(m->db);
 	spool_close(m->spool);

@@ -20,6 +20,8 @@ struct lmtp_server;
 struct outq;
 struct tmpl_set;
 struct http;
+struct dmarc;
+struct rulesets;
 
 struct mlmd {
 	const char *conf_path;
@@ -32,6 +34,8 @@ struct mlmd {
 	struct tmpl_set *tmpl;     /* footers and notices (reloaded on SIGHUP) */
 	struct token_key key;      /* of confirmation and unsubscribe tokens */
 	struct http *http;         /* the web front door, or NULL */
+	struct dmarc *dmarc;       /* DMARC policy lookups (cached) */
+	struct rulesets *rules;    /* the lists' compiled rule files */
 	int foreground;     /* -f: log to stderr, no fork */
 	int stopping;       /* SIGTERM/SIGINT seen */
 	int inotify_fd;     /* watches spool/incoming, -1 if none */

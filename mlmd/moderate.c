@@ -383,7 +383,7 @@ approve(const struct sub_ctx *ctx, const struct list_conf *l,
         const struct held *h)
 {
 	const struct conf *c = ctx->conf;
-	struct post_ctx pc = {c, ctx->db, ctx->tmpl};
+	struct post_ctx pc = {c, ctx->db, ctx->tmpl, ctx->dmarc};
 	struct buf path = BUF_INIT, file = BUF_INIT, why = BUF_INIT;
 	struct spool_env env;
 	struct msg *msg = NULL;
@@ -541,7 +541,7 @@ moderate_mail(const struct sub_ctx *ctx, const char *spool_id,
 		rc = approve(ctx, l, &h);
 		break;
 	case D_REJECT: {
-		struct post_ctx pc = {ctx->conf, ctx->db, ctx->tmpl};
+		struct post_ctx pc = {ctx->conf, ctx->db, ctx->tmpl, NULL};
 
 		if (*h.sender &&
 		    post_notify(&pc, l->name, h.spool_id, h.sender,

@@ -532,7 +532,7 @@ dispatch(struct outq *q, struct oq_txn *t)
 	}
 	if (t->personal && t->n == 1 && !has_unsubscribe(data)) {
 		struct sub_ctx sc = {q->m->conf, q->m->db, q->m->tmpl,
-		                     &q->m->key};
+		                     &q->m->key, q->m->dmarc};
 
 		buf_reset(&q->personal);
 		if (sub_unsub_headers(&sc, t->list, t->rows[0].rcpt,

@@ -39,6 +39,7 @@
 #include "conf.h"
 #include "db.h"
 #include "decorate.h"
+#include "dmarc.h"
 #include "filter.h"
 #include "log.h"
 #include "msg.h"
@@ -383,12 +384,73 @@ render_footer(const struct post_ctx *ctx, const struct list_conf *l,
 	return rc;
 }
 
+/*
+ * What the author's DMARC policy asks of list l's copy (mlmd.conf(5),
+ * `dmarc`): 0, DECORATE_DMARC_MUNGE or DECORATE_DMARC_WRAP.  Each
+ * decision is logged with its reason.
+ */
+static int
+dmarc_action(const struct post_ctx *ctx, const struct list_conf *l,
+             const struct msg *msg, const char *spool_id)
+{
+	const char *at = strrchr(msg->from.addr, '@');
+	enum dmarc_policy p;
+	char why[160];
+	int act;
+
+	if (l->dmarc == DMARC_NONE || !at)
+		return 0;
+	if (l->dmarc == DMARC_ALWAYS) {
+		log_info("%s: list %s: From munged (dmarc = always)", spool_id,
+		         l->name);
+		return DECORATE_DMARC_MUNGE;
+	}
+	if (!ctx->dmarc)
+		return 0;
+	p = dmarc_policy(ctx->dmarc, at + 1, why, sizeof(why));
+	if (p == DMARC_P_REJECT ||
+	    (p == DMARC_P_QUARANTINE &&
+	     ctx->conf->dmarc_threshold == DMARC_P_QUARANTINE))
+		act = l->dmarc == DMARC_WRAP ? DECORATE_DMARC_WRAP
+		                              : DECORATE_DMARC_MUNGE;
+	else
+		act = 0;
+	if (act || p != DMARC_P_UNKNOWN)
+		log_info("%s: list %s: DMARC %s: %s", spool_id, l->name, why,
+		         act == DECORATE_DMARC_WRAP    ? "wrapped"
+		         : act == DECORATE_DMARC_MUNGE ? "From munged"
+		                                       : "sent as is");
+	return act;
+}
+
+struct dmarc *
+post_dmarc_new(const struct conf *c)
+{
+	struct dmarc *d = dmarc_new();
+	size_t i;
+
+	for (i = 0; d && i < c->n_dmarc_override; i++) {
+		const char *o = c->dmarc_override[i], *eq = strchr(o, '=');
+		char dom[256];
+		enum dmarc_policy p = strcmp(eq + 1, "reject") == 0
+		                          ? DMARC_P_REJECT
+		                      : strcmp(eq + 1, "quarantine") == 0
+		                          ? DMARC_P_QUARANTINE
+		                          : DMARC_P_NONE;
+
+		snprintf(dom, sizeof(dom), "%.*s", (int)(eq - o), o);
+		if (dmarc_override(d, dom, p) < 0)
+			log_warn("dmarc_override: '%s' not used", o);
+	}
+	return d;
+}
+
 /* Decorate raw for list l and write out/SPOOLID.LIST.  0, or -1 with why
  * in err (then the post is held). */
 static int
 make_copy(const struct post_ctx *ctx, const struct list_conf *l,
-          const char *spool_id, const char *raw, size_t len,
-          const char *message_id, char **rel, struct buf *err)
+          const char *spool_id, const struct msg *msg, const char *raw,
+          size_t len, const char *message_id, char **rel, struct buf *err)
 {
 	struct decorate_in in;
 	struct buf footer = BUF_INIT, out = BUF_INIT, link = BUF_INIT;
@@ -415,6 +477,9 @@ make_copy(const struct post_ctx *ctx, const struct list_conf *l,
 	/* With a web front door each copy gets its own one-click link
 	 * (outq.c adds it per recipient; sub.h). */
 	in.personal_unsubscribe = ctx->conf->http && *ctx->conf->http;
+	in.dmarc_action = dmarc_action(ctx, l, msg, spool_id);
+	in.author_name = msg->from.name;
+	in.author_addr = msg->from.addr;
 	buf_init(&out, (size_t)1 << 31);
 	if (decorate(&in, &out, err) < 0)
 		goto done;
@@ -491,7 +556,7 @@ plan_post(const struct post_ctx *ctx, struct post_plan *p,
 	case FILTER_ACCEPT:
 	case FILTER_PASS: {
 		char *rel = NULL;
-		int r = make_copy(ctx, l, p->spool_id, raw, len, p->message_id,
+		int r = make_copy(ctx, l, p->spool_id, p->msg, raw, len, p->message_id,
 		                  &rel, &err);
 
 		if (r == -2) {

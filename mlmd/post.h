@@ -25,6 +25,7 @@
 
 struct conf;
 struct db;
+struct dmarc;
 struct msg;
 struct spool_env;
 struct tmpl_set;
@@ -34,6 +35,8 @@ struct post_ctx {
 	const struct conf *conf;
 	struct db *db;
 	const struct tmpl_set *tmpl; /* footers and notices; NULL: none */
+	struct dmarc *dmarc;         /* policy lookups; NULL: none (dmarc =
+	                              * always still munges) */
 };
 
 struct post_plan;
@@ -94,6 +97,10 @@ int post_write_out(const struct conf *c, const char *name, const char *head,
  * once, into names[0..max); returns the count. */
 size_t post_lists(const struct conf *c, const struct list_conf *l,
 		  const char **names, size_t max);
+
+/* A DMARC resolver with conf's dmarc_override entries (free with
+ * dmarc_free()). */
+struct dmarc *post_dmarc_new(const struct conf *c);
 
 /* The permalink of a post in the archive:
  * BASE_URL/archive/LIST/m/HASH.html (HASH: 16 hex digits of BLAKE2b of

@@ -34,6 +34,7 @@
 
 struct conf;
 struct db;
+struct dmarc;
 struct msg;
 struct list_conf;
 struct tmpl_set;
@@ -45,6 +46,8 @@ struct sub_ctx {
 	struct db *db;
 	const struct tmpl_set *tmpl;
 	const struct token_key *key;
+	struct dmarc *dmarc; /* for posts approved by a moderator; NULL:
+	                      * no lookups */
 };
 
 /*

@@ -61,7 +61,7 @@ static void
 on_confirm(void *arg, const struct http_req *req, struct http_resp *resp)
 {
 	struct mlmd *m = arg;
-	struct sub_ctx ctx = {m->conf, m->db, m->tmpl, &m->key};
+	struct sub_ctx ctx = {m->conf, m->db, m->tmpl, &m->key, m->dmarc};
 	const char *tok = req->path + 3;
 	struct buf html = BUF_INIT;
 	char lang[16] = "en", peer[64];
@@ -86,7 +86,7 @@ static void
 on_unsubscribe(void *arg, const struct http_req *req, struct http_resp *resp)
 {
 	struct mlmd *m = arg;
-	struct sub_ctx ctx = {m->conf, m->db, m->tmpl, &m->key};
+	struct sub_ctx ctx = {m->conf, m->db, m->tmpl, &m->key, m->dmarc};
 	const char *p = req->path + 3, *slash = strchr(p, '/');
 	struct buf html = BUF_INIT;
 	char list[CONF_NAME_MAX + 1], lang[16] = "en", peer[64];

@@ -212,7 +212,8 @@ make_conf(void)
 static void
 test_pipeline(void)
 {
-	static const char *const names[] = {"loop", "auto", "size", "policy"};
+	static const char *const names[] = {"loop", "auto", "size", "rules",
+	                                    "policy"};
 	struct filter_post p;
 	struct filter_result r;
 	struct msg *m = parse_s(PLAIN);
@@ -223,12 +224,13 @@ test_pipeline(void)
 		if (!filter_stages[i] ||
 		    !same_str(filter_stages[i]->name, names[i]))
 			good = 0;
-	ok(good && filter_stages[4] == NULL,
-	   "stages run in the order loop, auto, size, policy");
+	ok(good && filter_stages[5] == NULL,
+	   "stages run in the order loop, auto, size, rules, policy");
 	ok(filter_stages[0] == &filter_loop &&
 	       filter_stages[1] == &filter_auto &&
 	       filter_stages[2] == &filter_size &&
-	       filter_stages[3] == &filter_policy,
+	       filter_stages[3] == &filter_rules &&
+	       filter_stages[4] == &filter_policy,
 	   "filter_stages[] holds the exported stages");
 
 	is_str(filter_verdict_name(FILTER_PASS), "pass", "name: pass");
