@@ -1000,6 +1000,7 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 	get_size(&w, "max_size", &l->max_size);
 	l->reply_to_override = cfg_getbool(sec, "reply_to_override") ? 1 : 0;
 	l->advertised = cfg_getbool(sec, "advertised") ? 1 : 0;
+	l->moderate_new = cfg_getbool(sec, "moderate_new") ? 1 : 0;
 	{
 		unsigned k, n = cfg_size(sec, "rules");
 
@@ -1201,6 +1202,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("dmarc", "munge", CFGF_NONE),
 	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
 	    CFG_BOOL("advertised", cfg_true, CFGF_NONE),
+	    CFG_BOOL("moderate_new", cfg_false, CFGF_NONE),
 	    CFG_STR_LIST("rules", NULL, CFGF_NONE),
 	    CFG_END(),
 	};
@@ -1565,6 +1567,8 @@ conf_print(const struct conf *c, FILE *f)
 		        l->reply_to_override ? "true" : "false");
 		fprintf(f, "\tadvertised = %s\n",
 		        l->advertised ? "true" : "false");
+		fprintf(f, "\tmoderate_new = %s\n",
+		        l->moderate_new ? "true" : "false");
 		print_strs(f, "rules", l->rules, l->n_rules);
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));

@@ -43,6 +43,8 @@ struct list_conf {
 	int reply_to_override; /* reply_to = list replaces an author's own
 	                        * Reply-To too (default: keep it) */
 	int advertised;    /* named by the `lists` command (default 1) */
+	int moderate_new;  /* a member who joined by mail has their posts
+	                    * held until a moderator approves one (0) */
 	char **rules;      /* rule files (filters/rules/README): names in
 	                    * rules_dir, or absolute paths */
 	size_t n_rules;

@@ -306,6 +306,9 @@ int db_person_lists(struct db *db, const char *address,
  * there already, -1. */
 int db_accept_add(struct db *db, const char *list, const char *address,
 		  const char *how);
+/* Hold (on 1) or stop holding a member's posts: 0, 1 not a member, -1. */
+int db_member_set_moderated(struct db *db, const char *list,
+			    const char *address, int on);
 /* When kind last happened on list (event_log), 0 never, -1 error. */
 time_t db_last_event(struct db *db, const char *list, const char *kind);
 /* A bounce, DSN or feedback report about a member (table bounces);

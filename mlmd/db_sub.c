@@ -464,6 +464,23 @@ db_accept_add(struct db *db, const char *list, const char *address,
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
 
+int
+db_member_set_moderated(struct db *db, const char *list, const char *address,
+                        int on)
+{
+	sqlite3_stmt *s = prep(db, "UPDATE members SET moderated = ?3 "
+	                           "WHERE list = ?1 AND address = ?2");
+	long n;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, address);
+	sqlite3_bind_int(s, 3, on);
+	n = run(db, s, "changing a member's moderation");
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
+}
+
 time_t
 db_last_event(struct db *db, const char *list, const char *kind)
 {

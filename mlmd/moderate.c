@@ -539,6 +539,16 @@ moderate_mail(const struct sub_ctx *ctx, const char *spool_id,
 		/* fall through */
 	case D_APPROVE:
 		rc = approve(ctx, l, &h);
+		/* A new member's first post approved: the next ones go
+		 * straight to the list (moderate_new). */
+		if (rc == 0 && l->moderate_new) {
+			const char *a = *h.from_addr ? h.from_addr : h.sender;
+			struct member_flags f;
+
+			if (*a && db_member_flags(ctx->db, l->name, a, &f) == 0 &&
+			    db_member_set_moderated(ctx->db, l->name, a, 0) < 0)
+				rc = -1;
+		}
 		break;
 	case D_REJECT: {
 		struct post_ctx pc = {ctx->conf, ctx->db, ctx->tmpl, NULL};

@@ -593,6 +593,11 @@ execute(struct run *r, const char *lines)
 			if (x == 0 && strcmp(line, "subscribe nomail") == 0)
 				x = db_member_update(ctx->db, r->l->name,
 				                     r->person, -1, NULL, 1, NULL);
+			/* moderate_new: the first post waits for a
+			 * moderator (moderate.c clears it on approval) */
+			if (x == 0 && r->l->moderate_new)
+				x = db_member_set_moderated(ctx->db, r->l->name,
+				                            r->person, 1);
 			if (x < 0)
 				return -1;
 			flag = x == 0 ? "r_done_subscribe" : "r_already_member";

@@ -12,7 +12,7 @@
 [ -x "$MLMD" ] || skip_all "mlmd is not built"
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 
-plan 48
+plan 53
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -22,6 +22,9 @@ conf_write
 sed -i "/^list denmark {/a\\
 	moderators = { \"$M1\", \"$M2\" }\\
 	owners = { \"owner@example.org\" }" "$T_CONF"
+sed -i "/^list sweden {/a\\
+	moderators = { \"$M1\" }\\
+	moderate_new = true" "$T_CONF"
 "$MLMCTL" -c "$T_CONF" check-config >"$T_DIR/cc.out" 2>&1 ||
 	bail "the test configuration is refused: $(cat "$T_DIR/cc.out")"
 daemon_start || bail "mlmd did not start"
@@ -232,6 +235,28 @@ else
 fi
 is "$(sql "SELECT count(*) FROM event_log WHERE kind='moderated'")" 5 \
 	"five decisions recorded in all (one per post)"
+
+# --- moderate_new: a new member's first post waits ----------------------------------
+
+NEW=nadia@example.net
+mail "$NEW" "sweden+subscribe@$D" "join" ""
+t_conf_mail() { grep -qs "confirm-" "$MD/$NEW/new"/* 2>/dev/null; }
+ok "a newcomer asks to join sweden" wait_until "$T_WAIT" t_conf_mail
+ctok=$(grep -h '^Reply-To:' "$MD/$NEW/new"/* | sed -n 's/.*+confirm-\([a-z0-9-]*\)@.*/\1/p' | head -n 1)
+mail "$NEW" "sweden+confirm-$ctok@$D" "Re:" ""
+t_member() { [ "$(sql "SELECT moderated FROM members WHERE list='sweden' AND address='$NEW'")" = 1 ]; }
+ok "joins, with her posts moderated" wait_until "$T_WAIT" t_member
+mail "$NEW" "sweden@$D" "Hej Sverige" "Första inlägget"
+P8=m$N@test
+ok "her first post is held for the moderator" req "$M1" "$P8"
+mail "$M1" "sweden+moderate-$TOK@$D" "Re:" "approve"
+t_unmod() { [ "$(sql "SELECT moderated FROM members WHERE list='sweden' AND address='$NEW'")" = 0 ]; }
+ok "approved: she is no longer moderated" wait_until "$T_WAIT" t_unmod
+mail "$NEW" "sweden@$D" "Igen" "Andra inlägget"
+P9=m$N@test
+settle
+is "$(sql "SELECT count(*) FROM held WHERE message_id='$P9'")" 0 \
+	"her second post goes straight to the list"
 
 # --- expiry ------------------------------------------------------------------------
 
