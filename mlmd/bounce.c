@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,7 @@ one_failure(const struct sub_ctx *ctx, const char *spool_id,
 	struct bounce_row b;
 	double add = 0;
 	long domains = 0;
+	long long bid = 0;
 	int x = 0;
 
 	free(names);
@@ -289,8 +291,8 @@ one_failure(const struct sub_ctx *ctx, const char *spool_id,
 	b.status = rc->status;
 	b.diagnostic = rc->diagnostic;
 	b.message_id = message_id ? message_id : "";
-	b.counted = add;
-	if (db_bounce_add(ctx->db, &b) < 0 ||
+	b.counted = 0; /* set below once it has been added to the score */
+	if (db_bounce_add(ctx->db, &b, &bid) < 0 ||
 	    db_log_event(ctx->db, ml->name, "bounce", b.kind, 1) < 0)
 		return -1;
 	/* Many domains refusing one post: the post is the problem. */
@@ -350,7 +352,40 @@ one_failure(const struct sub_ctx *ctx, const char *spool_id,
 		if (send_probe(ctx, ml, maddr, mb.id, spool_id) < 0)
 			return -1;
 	}
-	return db_member_bounce_set(ctx->db, mb.id, &mb);
+	if (db_member_bounce_set(ctx->db, mb.id, &mb) < 0 ||
+	    db_bounce_set_counted(ctx->db, bid, add) < 0)
+		return -1;
+	return 0;
+}
+
+int
+bounce_refused(const struct sub_ctx *ctx, const char *list,
+               const char *address, const char *code, const char *text)
+{
+	const struct list_conf *l = conf_list(ctx->conf, list);
+	struct dsn_rcpt r;
+	const char *t = text ? text : "";
+	size_t n = 0;
+
+	if (!l)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	strlcpy_(r.addr, address, sizeof(r.addr));
+	r.action = DSN_FAILED;
+	/* the enhanced code at the start of the reply text, else the basic
+	 * one ("550" -> 5.0.0) */
+	while (t[n] && (isdigit((unsigned char)t[n]) || t[n] == '.'))
+		n++;
+	if (n >= 5 && n < sizeof(r.status) && (t[0] == '4' || t[0] == '5') &&
+	    t[1] == '.')
+		snprintf(r.status, sizeof(r.status), "%.*s", (int)n, t);
+	else
+		snprintf(r.status, sizeof(r.status), "%c.0.0",
+		         code && *code ? code[0] : '5');
+	snprintf(r.diagnostic, sizeof(r.diagnostic), "%s %s", code ? code : "",
+	         t);
+	r.kind = dsn_classify(r.status, r.diagnostic);
+	return one_failure(ctx, "queue", l, address, &r, NULL, NULL);
 }
 
 /* "user=domain" (VERP) to user@domain, normalised; 0 / -1. */

@@ -1002,6 +1002,16 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 	l->advertised = cfg_getbool(sec, "advertised") ? 1 : 0;
 	l->moderate_new = cfg_getbool(sec, "moderate_new") ? 1 : 0;
 	{
+		const char *sp = cfg_getstr(sec, "subscription");
+
+		if (sp && strcmp(sp, "moderate") == 0)
+			l->subscription_moderated = 1;
+		else if (!sp || strcmp(sp, "confirm") != 0)
+			bad(&w, "subscription", 0,
+			    "subscription: '%.32s' is not confirm or moderate",
+			    sp ? sp : "");
+	}
+	{
 		unsigned k, n = cfg_size(sec, "rules");
 
 		l->rules = xcalloc(n + 1, sizeof(char *));
@@ -1203,6 +1213,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
 	    CFG_BOOL("advertised", cfg_true, CFGF_NONE),
 	    CFG_BOOL("moderate_new", cfg_false, CFGF_NONE),
+	    CFG_STR("subscription", "confirm", CFGF_NONE),
 	    CFG_STR_LIST("rules", NULL, CFGF_NONE),
 	    CFG_END(),
 	};
@@ -1569,6 +1580,8 @@ conf_print(const struct conf *c, FILE *f)
 		        l->advertised ? "true" : "false");
 		fprintf(f, "\tmoderate_new = %s\n",
 		        l->moderate_new ? "true" : "false");
+		fprintf(f, "\tsubscription = %s\n",
+		        l->subscription_moderated ? "moderate" : "confirm");
 		print_strs(f, "rules", l->rules, l->n_rules);
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));

@@ -45,6 +45,8 @@ struct list_conf {
 	int advertised;    /* named by the `lists` command (default 1) */
 	int moderate_new;  /* a member who joined by mail has their posts
 	                    * held until a moderator approves one (0) */
+	int subscription_moderated; /* subscription = moderate: after the
+	                             * person confirms, the owners approve */
 	char **rules;      /* rule files (filters/rules/README): names in
 	                    * rules_dir, or absolute paths */
 	size_t n_rules;

@@ -206,16 +206,20 @@ long db_out_each(struct db *db, long long after, int due_only, long limit,
  * is over: then 'failed' (returns 1); with counts 0 (the relay did not
  * answer at all: not this copy's fault) only the note and next_attempt
  * change, and the lifetime does not end it.  fail (5xx):
- * 'failed', and a 'post' row also gets a bounces row (kind hard, soft,
- * content or policy from the RFC 3463 code in text) for the bounce
- * handling.  Return 0 (1 for an expired defer), -1 on error. */
+ * 'failed'; *f (if not NULL) says whether it was a member's copy of a
+ * post, for the bounce handling (bounce_refused()).  Return 0 (1 for an expired defer), -1 on error. */
 int db_out_sent(struct db *db, long long id);
 /* The same for n rows at once (one statement). */
 int db_out_sent_many(struct db *db, const long long *ids, size_t n);
 int db_out_defer(struct db *db, long long id, const char *code,
 		 const char *text, time_t at, int counts);
+/* What a failed row was, for the bounce handling (db_out_fail()). */
+struct out_failed {
+	int post;             /* 1: a member's copy of a post */
+	char list[65], recipient[321], message_id[256];
+};
 int db_out_fail(struct db *db, long long id, const char *code,
-		const char *text);
+		const char *text, struct out_failed *f);
 /* The earliest next_attempt of a waiting row: 1 and *t, 0 if none. */
 int db_out_next_due(struct db *db, time_t *t);
 /* 1 if a row of path is not final yet (queued/deferred), 0 if none, -1
@@ -258,6 +262,10 @@ int db_token_set(struct db *db, long long id, const char *token);
 int db_token_get(struct db *db, long long id, struct token_row *out);
 /* Mark used: 0 now, 1 used before (nothing changed), -1 error. */
 int db_token_use(struct db *db, long long id);
+/* Mark every unused token of (purpose, list, address) used; how many
+ * were (0: someone was first), or -1. */
+long db_token_use_all(struct db *db, const char *purpose, const char *list,
+		      const char *address);
 /* Rows of purpose created since `since`, of list and/or address and/or
  * any address at domain (NULL or "": any), unused ones only if
  * pending_only.  -1 on error. */
@@ -317,7 +325,9 @@ struct bounce_row {
 	const char *list, *address, *kind, *status, *diagnostic, *message_id;
 	double counted;
 };
-int db_bounce_add(struct db *db, const struct bounce_row *b);
+int db_bounce_add(struct db *db, const struct bounce_row *b, long long *id);
+/* What bounce id added to the score, once it is known. */
+int db_bounce_set_counted(struct db *db, long long id, double counted);
 /* A member's bounce state (members.bounce_* columns; 0 for NULL). */
 struct member_bounce {
 	long long id;

@@ -88,9 +88,6 @@ static const struct {
      "SELECT count(*) FROM outbound INDEXED BY outbound_recent WHERE "
      "recipient = ?1 AND kind = 'notice' AND ?2 = 'notice' AND "
      "created >= ?3"},
-    {ST_BOUNCE_INSERT,
-     "INSERT INTO bounces (list, address, at, kind, status, diagnostic, "
-     "message_id) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)"},
     {ST_HELD_INSERT,
      "INSERT INTO held (list, spool_id, message_id, sender, from_addr, "
      "subject, size, reason, created, expires) VALUES (?1, ?2, ?3, ?4, "
@@ -616,47 +613,15 @@ db_out_defer(struct db *db, long long id, const char *code, const char *text,
 	return db_tx_end(db, own, rc);
 }
 
-/*
- * What a 5xx says (RFC 3463 enhanced code at the start of the text, e.g.
- * "5.1.1 <x>: user unknown"): 'hard' for addresses (5.1.x, or no
- * enhanced code), 'soft' for mailboxes and systems (5.2.x - 5.5.x),
- * 'content' (5.6.x), 'policy' (5.7.x).  *status gets "5.1.1" or the
- * basic code.
- */
-static const char *
-bounce_kind(const char *code, const char *text, char *status, size_t sz)
-{
-	const char *t = text ? text : "";
-
-	if (t[0] >= '4' && t[0] <= '5' && t[1] == '.' && t[2] >= '0' &&
-	    t[2] <= '9') {
-		size_t n = strcspn(t, " ;,");
-
-		if (n >= sz)
-			n = sz - 1;
-		memcpy(status, t, n);
-		status[n] = '\0';
-		switch (t[2]) {
-		case '1':
-			return "hard";
-		case '6':
-			return "content";
-		case '7':
-			return "policy";
-		default:
-			return "soft";
-		}
-	}
-	strlcpy_(status, code ? code : "", sz);
-	return "hard";
-}
-
 int
-db_out_fail(struct db *db, long long id, const char *code, const char *text)
+db_out_fail(struct db *db, long long id, const char *code, const char *text,
+            struct out_failed *f)
 {
-	sqlite3_stmt *s, *b;
+	sqlite3_stmt *s;
 	int own, rc = -1;
 
+	if (f)
+		memset(f, 0, sizeof(*f));
 	if (db_tx_start(db, &own) < 0)
 		return -1;
 	s = st(db, ST_OUT_FAIL);
@@ -667,32 +632,21 @@ db_out_fail(struct db *db, long long id, const char *code, const char *text)
 	bind_text(s, 3, text);
 	sqlite3_bind_int64(s, 4, db_now(db));
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && strcmp(db_col(s, 0), "post") == 0 && code &&
-	    code[0] == '5') {
-		/* A refused list copy is kept for the bounce handling
-		 * (issue 5 scores it; counted stays 0 here). */
-		b = st(db, ST_BOUNCE_INSERT);
-		if (!b) {
-			sqlite3_reset(s);
-			rc = -1;
-			goto out;
+	if (rc == SQLITE_ROW) {
+		/* A refused list copy goes to the bounce handling (the
+		 * caller: bounce.c scores it like a DSN). */
+		if (f && strcmp(db_col(s, 0), "post") == 0) {
+			f->post = 1;
+			strlcpy_(f->list, db_col(s, 1), sizeof(f->list));
+			strlcpy_(f->recipient, db_col(s, 2),
+			         sizeof(f->recipient));
+			strlcpy_(f->message_id, db_col(s, 3),
+			         sizeof(f->message_id));
 		}
-		char status[16];
-		const char *kind =
-		    bounce_kind(code, text, status, sizeof(status));
-
-		bind_text(b, 1, db_col(s, 1));
-		bind_text(b, 2, db_col(s, 2));
-		sqlite3_bind_int64(b, 3, db_now(db));
-		bind_text(b, 4, status);
-		bind_text(b, 5, text);
-		bind_text(b, 6, db_col(s, 3));
-		bind_text(b, 7, kind);
-		rc = db_run(db, b, "recording a bounce");
+		rc = 0;
 	} else {
-		rc = rc == SQLITE_ROW || rc == SQLITE_DONE
-		         ? 0
-		         : db_err(db, "recording a failed delivery");
+		rc = rc == SQLITE_DONE ? 0
+		                       : db_err(db, "recording a failed delivery");
 	}
 	sqlite3_reset(s);
 out:

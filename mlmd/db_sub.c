@@ -188,6 +188,23 @@ db_token_use(struct db *db, long long id)
 }
 
 long
+db_token_use_all(struct db *db, const char *purpose, const char *list,
+                 const char *address)
+{
+	sqlite3_stmt *s = prep(db, "UPDATE tokens SET used = ?4 WHERE "
+	                           "purpose = ?1 AND list = ?2 AND "
+	                           "address = ?3 AND used IS NULL");
+
+	if (!s)
+		return -1;
+	bind(s, 1, purpose);
+	bind(s, 2, list);
+	bind(s, 3, address);
+	sqlite3_bind_int64(s, 4, db_now(db));
+	return run(db, s, "using confirmations");
+}
+
+long
 db_token_count(struct db *db, const char *purpose, const char *list,
                const char *address, const char *domain, time_t since,
                int pending_only)
@@ -503,7 +520,7 @@ db_last_event(struct db *db, const char *list, const char *kind)
 /* ----- bounces ----------------------------------------------------------- */
 
 int
-db_bounce_add(struct db *db, const struct bounce_row *b)
+db_bounce_add(struct db *db, const struct bounce_row *b, long long *id)
 {
 	sqlite3_stmt *s = prep(db, "INSERT INTO bounces (list, address, at, "
 	                           "kind, status, diagnostic, message_id, "
@@ -520,7 +537,24 @@ db_bounce_add(struct db *db, const struct bounce_row *b)
 	bind(s, 6, b->diagnostic);
 	bind(s, 7, b->message_id);
 	sqlite3_bind_double(s, 8, b->counted);
-	return run(db, s, "recording a bounce") < 0 ? -1 : 0;
+	if (run(db, s, "recording a bounce") < 0)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return 0;
+}
+
+int
+db_bounce_set_counted(struct db *db, long long id, double counted)
+{
+	sqlite3_stmt *s = prep(db, "UPDATE bounces SET counted = ?2 "
+	                           "WHERE id = ?1");
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_double(s, 2, counted);
+	return run(db, s, "scoring a bounce") < 0 ? -1 : 0;
 }
 
 int

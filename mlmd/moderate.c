@@ -190,6 +190,202 @@ moderate_requests(const struct sub_ctx *ctx, const struct post_plan *plan,
 	return rc;
 }
 
+/* ----- subscriptions the owners approve ----------------------------------- */
+
+static int tell_person(const struct sub_ctx *ctx, const struct list_conf *l,
+                       const char *address, const char *tmpl,
+                       const char *reason, const char *prefix);
+static enum decision read_decision(const struct msg *m, char *reason,
+                                   size_t reasonsz);
+
+int
+moderate_subscription(const struct sub_ctx *ctx, const struct list_conf *l,
+                      const char *address, const char *action,
+                      const char *how, const char *prefix)
+{
+	const struct conf *c = ctx->conf;
+	const char *langs[] = {l->language, NULL};
+	time_t exp = time(NULL) + c->held_lifetime;
+	char **who, when[64];
+	size_t n, i;
+	int rc = 0;
+
+	who = l->n_owners ? l->owners : l->moderators;
+	n = l->n_owners ? l->n_owners : l->n_moderators;
+	if (n == 0) {
+		log_warn("%s: list %s: <%s> waits for approval, but the list "
+		         "has no owners or moderators to ask",
+		         prefix, l->name, address);
+		return 0;
+	}
+	date_text(exp, when, sizeof(when));
+	for (i = 0; i < n && rc == 0; i++) {
+		struct tmpl_vars *v = tmpl_vars_new();
+		struct buf arg = BUF_INIT, addr = BUF_INIT, file = BUF_INIT;
+		char tok[TOKEN_MAX + 1];
+		struct sub_mail m;
+		long long id;
+
+		/* arg: the owner asked, the action, the consent so far */
+		buf_printf(&arg, "%s\n%s\n%s", who[i], action, how);
+		if (db_token_add(ctx->db, "approve_sub", l->name, address,
+		                 buf_str(&arg), exp, &id) < 0) {
+			rc = -1;
+		} else {
+			token_make(ctx->key, "approve_sub", l->name, address,
+			           id, exp, tok, sizeof(tok));
+			if (db_token_set(ctx->db, id, tok) < 0)
+				rc = -1;
+			buf_printf(&addr, "%s%cmoderate-%s@%s", l->name,
+			           c->separator ? c->separator : '+', tok,
+			           c->domain);
+		}
+		if (rc == 0) {
+			tmpl_vars_set(v, "list_name", l->name);
+			tmpl_vars_set(v, "list_address", l->address);
+			tmpl_vars_set(v, "address", address);
+			tmpl_vars_set(v, "moderate_address", buf_str(&addr));
+			tmpl_vars_set(v, "expires", when);
+			buf_printf(&file, "%s.%s.sub_request.%zu", prefix,
+			           l->name, i);
+			memset(&m, 0, sizeof(m));
+			m.l = l;
+			m.to = who[i];
+			m.langs = langs;
+			m.tmpl = "sub_request.txt";
+			m.v = v;
+			m.kind = "moderate";
+			m.reply_to = buf_str(&addr);
+			m.file = buf_str(&file);
+			m.from_owner = 1;
+			rc = sub_send(ctx, &m);
+		}
+		tmpl_vars_free(v);
+		buf_free(&arg);
+		buf_free(&addr);
+		buf_free(&file);
+	}
+	if (rc == 0)
+		rc = tell_person(ctx, l, address, "sub_waiting.txt", NULL,
+		                 prefix);
+	if (rc == 0)
+		log_info("%s: list %s: <%s> confirmed; the owners are asked "
+		         "to approve",
+		         prefix, l->name, address);
+	return rc;
+}
+
+/* A mail to the person about their request (sub_waiting, sub_refused). */
+static int
+tell_person(const struct sub_ctx *ctx, const struct list_conf *l,
+            const char *address, const char *tmpl, const char *reason,
+            const char *prefix)
+{
+	char lang[16] = "";
+	const char *langs[3];
+	struct tmpl_vars *v = tmpl_vars_new();
+	struct buf file = BUF_INIT;
+	struct sub_mail m;
+	int rc;
+
+	db_person_language(ctx->db, address, lang, sizeof(lang));
+	langs[0] = lang;
+	langs[1] = l->language;
+	langs[2] = NULL;
+	tmpl_vars_set(v, "list_name", l->name);
+	tmpl_vars_set(v, "list_address", l->address);
+	tmpl_vars_set(v, "address", address);
+	tmpl_vars_setf(v, "owner_address", "%s-owner@%s", l->name,
+	               ctx->conf->domain);
+	if (reason)
+		tmpl_vars_set(v, "reason", reason);
+	buf_printf(&file, "%s.%s.%.*s", prefix, l->name,
+	           (int)strcspn(tmpl, "."), tmpl);
+	memset(&m, 0, sizeof(m));
+	m.l = l;
+	m.to = address;
+	m.langs = langs;
+	m.tmpl = tmpl;
+	m.v = v;
+	m.kind = "reply";
+	m.file = buf_str(&file);
+	rc = sub_send(ctx, &m);
+	tmpl_vars_free(v);
+	buf_free(&file);
+	return rc;
+}
+
+/* An owner's reply about a subscription request (token row). */
+static int
+decide_subscription(const struct sub_ctx *ctx, const char *spool_id,
+                    const struct list_conf *l, const struct token_row *row,
+                    const struct msg *msg)
+{
+	char reason[200], owner[ADDR_MAX + 1], action[64];
+	const char *p = row->arg, *nl;
+	struct buf how = BUF_INIT;
+	enum decision d;
+	long n;
+	int rc = 0;
+
+	nl = strchr(p, '\n');
+	snprintf(owner, sizeof(owner), "%.*s", nl ? (int)(nl - p) : 0, p);
+	p = nl ? nl + 1 : "";
+	nl = strchr(p, '\n');
+	snprintf(action, sizeof(action), "%.*s", nl ? (int)(nl - p) : 0, p);
+	buf_printf(&how, "%s (approved by %s)", nl ? nl + 1 : "", owner);
+	d = read_decision(msg, reason, sizeof(reason));
+	if (d == D_UNCLEAR) {
+		log_info("%s: list %s: <%s>'s reply about <%s> decides "
+		         "nothing",
+		         spool_id, l->name, owner, row->address);
+		buf_free(&how);
+		return 0;
+	}
+	/* The first decision wins: every owner's token for this person. */
+	n = db_token_use_all(ctx->db, "approve_sub", l->name, row->address);
+	if (n < 0) {
+		buf_free(&how);
+		return -1;
+	}
+	if (n == 0) {
+		log_info("%s: list %s: <%s> was decided already; <%s>'s "
+		         "reply changes nothing",
+		         spool_id, l->name, row->address, owner);
+		buf_free(&how);
+		return 0;
+	}
+	if (d == D_APPROVE || d == D_ALWAYS) {
+		int x = db_member_add(ctx->db, l->name, row->address, "", "",
+		                      buf_str(&how));
+
+		if (x == 0 && strcmp(action, "subscribe digest") == 0)
+			x = db_member_update(ctx->db, l->name, row->address, 1,
+			                     NULL, -1, NULL);
+		if (x == 0 && strcmp(action, "subscribe nomail") == 0)
+			x = db_member_update(ctx->db, l->name, row->address,
+			                     -1, NULL, 1, NULL);
+		if (x == 0 && l->moderate_new)
+			x = db_member_set_moderated(ctx->db, l->name,
+			                            row->address, 1);
+		if (x < 0 ||
+		    (x == 0 && sub_welcome(ctx, l->name, row->address) < 0))
+			rc = -1;
+	} else if (d == D_REJECT) {
+		rc = tell_person(ctx, l, row->address, "sub_refused.txt",
+		                 *reason ? reason : "", spool_id);
+	}
+	if (rc == 0)
+		log_info("%s: list %s: <%s>'s subscription %s by <%s>",
+		         spool_id, l->name, row->address,
+		         d == D_REJECT    ? "refused"
+		         : d == D_DISCARD ? "discarded"
+		                          : "approved",
+		         owner);
+	buf_free(&how);
+	return rc;
+}
+
 /* ----- replies ----------------------------------------------------------- */
 
 /* The text of the reply: its first plain text part, or its HTML as
@@ -454,13 +650,28 @@ moderate_mail(const struct sub_ctx *ctx, const char *spool_id,
 		return 0;
 	if (token_parse(r->arg, &id, &exp) < 0 ||
 	    db_token_get(ctx->db, id, &row) != 0 ||
-	    strcmp(row.purpose, "moderate") != 0 || row.expires != exp ||
-	    strcmp(row.list, l->name) != 0 ||
-	    !token_verify(ctx->key, r->arg, "moderate", row.list,
+	    (strcmp(row.purpose, "moderate") != 0 &&
+	     strcmp(row.purpose, "approve_sub") != 0) ||
+	    row.expires != exp || strcmp(row.list, l->name) != 0 ||
+	    !token_verify(ctx->key, r->arg, row.purpose, row.list,
 	                  row.address)) {
 		log_warn("%s: list %s: a moderation reply with an unknown or "
 		         "forged token: nothing done",
 		         spool_id, l->name);
+		goto out;
+	}
+	if (strcmp(row.purpose, "approve_sub") == 0) {
+		/* the owner asked is the first line of arg */
+		snprintf(who, sizeof(who), "%.*s",
+		         (int)strcspn(row.arg, "\n"), row.arg);
+		if ((ign = sub_ignored(ctx, l, msg, sender, who, why))) {
+			log_info("%s: list %s: reply not read: %s", spool_id,
+			         l->name, ign);
+			goto out;
+		}
+		if (exp < time(NULL))
+			goto out;
+		rc = decide_subscription(ctx, spool_id, l, &row, msg);
 		goto out;
 	}
 	strlcpy_(who, row.address, sizeof(who));

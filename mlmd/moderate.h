@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 
+struct list_conf;
 struct msg;
 struct post_plan;
 struct route;
@@ -44,6 +45,20 @@ int moderate_requests(const struct sub_ctx *ctx, const struct post_plan *plan,
 int moderate_mail(const struct sub_ctx *ctx, const char *spool_id,
 		  const char *sender, const struct msg *msg,
 		  const struct route *r);
+
+/*
+ * subscription = moderate: address confirmed that it wants to join l
+ * (action: "subscribe", "subscribe digest" or "subscribe nomail"; how:
+ * the consent record so far).  Each owner (moderators when there are
+ * none) gets sub_request.txt with a reply address of their own, and the
+ * person sub_waiting.txt.  A reply's first word decides as for posts
+ * (approve; reject REASON: the person gets sub_refused.txt; discard);
+ * the first decision wins.  Inside the caller's transaction.  0 / -1.
+ */
+int moderate_subscription(const struct sub_ctx *ctx,
+			  const struct list_conf *l, const char *address,
+			  const char *action, const char *how,
+			  const char *prefix);
 
 /* Housekeeping, in its own transactions: held posts past their time
  * expire (their senders are told), and moderators get their daily

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -340,9 +341,21 @@ flush_results(struct outq *q)
 				rc = 0;
 			}
 			break;
-		case RES_FAIL:
-			rc = db_out_fail(db, r->id, r->code, r->text);
+		case RES_FAIL: {
+			struct out_failed f;
+
+			rc = db_out_fail(db, r->id, r->code, r->text, &f);
+			/* The relay refused a member's copy: as a bounce. */
+			if (rc == 0 && f.post && r->code[0] == '5') {
+				struct sub_ctx sc = {q->m->conf, q->m->db,
+				                     q->m->tmpl, &q->m->key,
+				                     q->m->dmarc};
+
+				rc = bounce_refused(&sc, f.list, f.recipient,
+				                    r->code, r->text);
+			}
 			break;
+		}
 		case RES_RELAY:
 			rc = db_out_defer(db, r->id, "", r->text,
 			                  q->pause_until, 0);

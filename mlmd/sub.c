@@ -29,6 +29,7 @@
 #include "db.h"
 #include "filter.h"
 #include "log.h"
+#include "moderate.h"
 #include "msg.h"
 #include "post.h"
 #include "sub.h"
@@ -584,6 +585,23 @@ execute(struct run *r, const char *lines)
 		p += n + (p[n] == '\n');
 		if (!*line || *line == '#')
 			continue;
+		if (strncmp(line, "subscribe", 9) == 0 &&
+		    r->l->subscription_moderated) {
+			struct member_flags f;
+
+			/* The owners approve: they are asked now. */
+			if (db_member_flags(ctx->db, r->l->name, r->person,
+			                    &f) == 0) {
+				add_res(r, "r_already_member", line, "");
+				continue;
+			}
+			if (*lang)
+				db_person_set_language(ctx->db, r->person, lang);
+			if (moderate_subscription(ctx, r->l, r->person, line,
+			                          r->how, r->prefix) < 0)
+				return -1;
+			continue;
+		}
 		if (strncmp(line, "subscribe", 9) == 0) {
 			x = db_member_add(ctx->db, r->l->name, r->person, "", lang,
 			                  r->how);

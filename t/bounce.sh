@@ -144,6 +144,8 @@ is "$(sql "SELECT disabled IS NULL FROM members WHERE address='$SOFT'")" 1 \
 
 # --- a content problem ----------------------------------------------------------------
 
+dsn c@three.example other@test 5.1.1 failed
+settle
 before=$(count "$OWNER")
 dsn a@one.example bad@test 5.1.1 failed
 dsn b@two.example bad@test 5.1.1 failed
@@ -153,7 +155,7 @@ dsn c@three.example bad@test 5.6.0 failed "" "550 5.6.0 message content rejected
 dsn c@three.example bad@test 5.1.1 failed
 settle
 is "$(score a@one.example)$(score b@two.example)$(score c@three.example)" \
-	"0.00.00.0" "the third domain: the post is the problem, nobody counted"
+	"0.00.01.0" "the third domain: the post is the problem, nobody counted (c keeps its other bounce)"
 is "$(sql "SELECT count(*) FROM bounces WHERE message_id='bad@test' AND counted > 0")" 0 \
 	"its bounces are marked as content"
 ok "the owners are told" test "$(count "$OWNER")" -gt "$before"

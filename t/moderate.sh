@@ -12,7 +12,7 @@
 [ -x "$MLMD" ] || skip_all "mlmd is not built"
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 
-plan 53
+plan 62
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -25,6 +25,9 @@ sed -i "/^list denmark {/a\\
 sed -i "/^list sweden {/a\\
 	moderators = { \"$M1\" }\\
 	moderate_new = true" "$T_CONF"
+sed -i "/^list norway {/a\\
+	owners = { \"$M2\" }\\
+	subscription = moderate" "$T_CONF"
 "$MLMCTL" -c "$T_CONF" check-config >"$T_DIR/cc.out" 2>&1 ||
 	bail "the test configuration is refused: $(cat "$T_DIR/cc.out")"
 daemon_start || bail "mlmd did not start"
@@ -257,6 +260,47 @@ P9=m$N@test
 settle
 is "$(sql "SELECT count(*) FROM held WHERE message_id='$P9'")" 0 \
 	"her second post goes straight to the list"
+
+# --- subscription = moderate: the owners approve joins ------------------------------
+
+# join WHO: ask to join norway and confirm by reply
+join() {
+	mail "$1" "norway+subscribe@$D" "join" ""
+	wait_until "$T_WAIT" t_has "$1" "confirm-"
+	t_tok=$(grep -h '^Reply-To:' "$MD/$1/new"/* | sed -n 's/.*+confirm-\([a-z0-9-]*\)@.*/\1/p' | tail -n 1)
+	mail "$1" "norway+confirm-$t_tok@$D" "Re:" ""
+}
+t_has() { grep -qs "$2" "$MD/$1/new"/* 2>/dev/null; }
+# owner_tok WHO: the owner's reply token for WHO's request
+t_otok() {
+	for t_f in $(grep -ls "^Subject: .*$1" "$MD/$M2/new"/* 2>/dev/null); do
+		OTOK=$(sed -n 's/^Reply-To: .*+moderate-\([a-z0-9-]*\)@.*/\1/p' "$t_f")
+		[ -n "$OTOK" ] && return 0
+	done
+	return 1
+}
+J1=jonas@example.net
+join "$J1"
+ok "the owner is asked to approve the join" wait_until "$T_WAIT" t_otok "$J1"
+t_waits() { [ "$(sql "SELECT count(*) FROM outbound WHERE recipient='$J1' AND path LIKE '%sub_waiting%'")" = 1 ]; }
+ok "the person is told it waits" wait_until "$T_WAIT" t_waits
+is "$(sql "SELECT count(*) FROM members WHERE list='norway' AND address='$J1'")" 0 \
+	"not a member before the owner decides"
+mail "$M2" "norway+moderate-$OTOK@$D" "Re:" "approve"
+t_joined() { [ "$(sql "SELECT count(*) FROM members WHERE list='norway' AND address='$1'")" = 1 ]; }
+ok "approved by the owner: a member" wait_until "$T_WAIT" t_joined "$J1"
+like "$(sql "SELECT how FROM consents WHERE address='$J1' AND action='subscribe'")" \
+	"approved by $M2" "the consent records the owner"
+J2=kari@example.net
+join "$J2"
+ok "a second request" wait_until "$T_WAIT" t_otok "$J2"
+before=$(ls "$MD/$J2/new" | wc -l)
+mail "$M2" "norway+moderate-$OTOK@$D" "Re:" "reject Only for people in Norway."
+t_told() { [ "$(ls "$MD/$J2/new" | wc -l)" -gt "$before" ]; }
+ok "refused: the person is told" wait_until "$T_WAIT" t_told
+ok "with the reason" wait_until "$T_WAIT" t_has "$J2" "Only for people in Norway"
+is "$(sql "SELECT count(*) FROM members WHERE list='norway' AND address='$J2'")" 0 \
+	"and is not a member"
 
 # --- expiry ------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ command -v swaks >/dev/null || skip_all "swaks is not installed"
 command -v smtp-sink >/dev/null || skip_all "smtp-sink is not installed"
 $PY -c 'import aiosmtpd' 2>/dev/null || skip_all "python3-aiosmtpd missing"
 
-plan 55
+plan 56
 
 D=$T_DOMAIN
 OWNER=coord@example.org
@@ -285,8 +285,11 @@ is "$(sql "SELECT state || ' ' || last_code FROM outbound WHERE
 is "$(sql "SELECT count(*) FROM outbound WHERE message_id = '$MID' AND
 	kind = 'post' AND state = 'sent'")" 6 \
 	"the other six rows are sent (bad@ too: Postfix accepted it)"
-is "$(sql "SELECT count(*) FROM bounces WHERE address = '$REFUSED'")" 1 \
-	"mlmd recorded the 550 as a bounce of the refused member"
+is "$(sql "SELECT kind || ' ' || status || ' ' || counted FROM bounces
+	WHERE address = '$REFUSED'")" "hard 5.1.1 1" \
+	"mlmd scored the 550 5.1.1 as a hard bounce of the refused member"
+is "$(sql "SELECT round(bounce_score, 1) FROM members WHERE
+	address = '$REFUSED'")" 1.0 "its bounce score is 1"
 
 # bad@ was accepted by Postfix and refused by the sink: Postfix bounces,
 # and the DSN goes to the envelope sender, denmark+bounce@, over LMTP.

@@ -21,6 +21,11 @@
  * bounces.txt) get full and minimal sets too; each any_* flag of
  * bounces.txt must show a paragraph of its own, every language lists the
  * same items, and "nomail off" and `mlmctl bounces LIST` stay English.
+ * The subscription moderation templates (sub_request.txt, sub_waiting.txt,
+ * sub_refused.txt) get full and minimal sets too: the request gives the
+ * three commands in English (no "approve always": that is for posts) and
+ * this owner's reply address on a line of its own, and the refusal's
+ * reason paragraph is there only when a reason was given.
  */
 #include "config.h"
 
@@ -41,7 +46,8 @@ static const char *const required[] = {
     "help.txt",     "confirm.txt",   "results.txt",   "welcome.txt",
     "goodbye.txt",  "export.txt",    "forgotten.txt", "page.html",
     "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt",
-    "probe.txt",    "bounces.txt"};
+    "probe.txt",    "bounces.txt",   "sub_request.txt", "sub_waiting.txt",
+    "sub_refused.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
@@ -460,6 +466,29 @@ check_sample(const struct tmpl *t, const char *lang, int full)
 		   "%s (%s): the list, and `mlmctl bounces LIST` as it is",
 		   tmpl_name(t), what);
 	}
+	if (strcmp(base, "sub_request.txt") == 0) {
+		ok(strstr(b, "\n    approve ") &&
+		       strstr(b, "\n    reject REASON ") &&
+		       strstr(b, "\n    discard ") &&
+		       !strstr(b, "approve always"),
+		   "%s (%s): the three commands, in English", tmpl_name(t),
+		   what);
+		ok(strstr(b, "\n    " MOD_ADDR "\n") &&
+		       strstr(b, "amal@example.org") &&
+		       strstr(b, "denmark@lists.example.org") &&
+		       strstr(b, "2026-12-01 10:00 UTC"),
+		   "%s (%s): reply address, who asks, the list, expiry",
+		   tmpl_name(t), what);
+		ok(strstr(buf_str(&subj), "amal@example.org") != NULL,
+		   "%s (%s): subject names who asks", tmpl_name(t), what);
+	}
+	if (strcmp(base, "sub_waiting.txt") == 0 ||
+	    strcmp(base, "sub_refused.txt") == 0)
+		ok(strstr(b, "denmark@lists.example.org") &&
+		       strstr(b, "denmark-owner@") &&
+		       !strstr(b, "\n    approve") && !strstr(b, MOD_ADDR),
+		   "%s (%s): the list and its owners, no commands",
+		   tmpl_name(t), what);
 	if (strcmp(base, "held_summary.txt") == 0) {
 		const char *p = b;
 		int n = 0;
@@ -730,6 +759,69 @@ check_bounce_templates(const struct tmpl_set *s)
 		}
 }
 
+/* --- subscription moderation ---------------------------------------- */
+
+static const char *const submod_templates[] = {
+    "sub_request.txt", "sub_waiting.txt", "sub_refused.txt"};
+
+/*
+ * sub_refused.txt with and without a reason: the reason and a word of
+ * its own only when given; without one its paragraph goes, blank line
+ * and all.  (samples[] has reason as required: the moderation templates
+ * always get one.)
+ */
+static void
+check_sub_refused(const struct tmpl *t, const char *lang)
+{
+	const char *const *known = tmpl_documented_vars("sub_refused.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	struct tmpl_vars *v = sample_vars(known, lang, 0);
+	const char *reason = "the sender is not a member";
+	size_t with;
+
+	tmpl_vars_set(v, "reason", reason);
+	ok(render_into(t, v, &subj, &body) == 0 &&
+	       strstr(buf_str(&body), reason) &&
+	       !strstr(buf_str(&body), "\n\n\n"),
+	   "%s (reason): the reason, no doubled blank line", tmpl_name(t));
+	with = body.len;
+	tmpl_vars_set(v, "reason", "");
+	ok(render_into(t, v, &subj, &body) == 0 &&
+	       !strstr(buf_str(&body), reason) &&
+	       !strstr(buf_str(&body), "\n\n\n") &&
+	       body.len + strlen(reason) + 4 < with &&
+	       strstr(buf_str(&body), "denmark-owner@"),
+	   "%s (no reason): its paragraph goes, blank line and all",
+	   tmpl_name(t));
+	tmpl_vars_free(v);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+static void
+check_submod_templates(const struct tmpl_set *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(langs); i++)
+		for (k = 0; k < ARRAY_SIZE(submod_templates); k++) {
+			const char *pref[] = {langs[i], NULL};
+			const struct tmpl *t =
+			    tmpl_get(s, submod_templates[k], pref);
+
+			if (!t || strcmp(tmpl_lang(t), langs[i]) != 0 ||
+			    !tmpl_documented_vars(submod_templates[k])) {
+				ok(0, "%s/%s exists, variables documented",
+				   langs[i], submod_templates[k]);
+				continue;
+			}
+			check_sample(t, langs[i], 1);
+			check_sample(t, langs[i], 0);
+			if (strcmp(submod_templates[k], "sub_refused.txt") == 0)
+				check_sub_refused(t, langs[i]);
+		}
+}
+
 int
 main(void)
 {
@@ -766,6 +858,7 @@ main(void)
 	check_sub_templates(s);
 	check_mod_templates(s);
 	check_bounce_templates(s);
+	check_submod_templates(s);
 	check_rtl(top ? top : ".", s);
 	tmpl_set_free(s);
 	buf_free(&dir);

@@ -992,6 +992,14 @@ static const char *const bounces_vars[] = {
     "content.message_id", "content.subject",    "content.domains",
     "any_disabled",      "any_removed",         "any_content",
     NULL};
+static const char *const sub_request_vars[] = {
+    "list_name", "list_address", "address", "moderate_address", "expires",
+    NULL};
+static const char *const sub_person_vars[] = {
+    "list_name", "list_address", "address", "owner_address", NULL};
+static const char *const sub_refused_vars[] = {
+    "list_name", "list_address", "address", "owner_address", "reason",
+    NULL};
 static const char *const help_vars[] = {
     "list_name",         "list_address",        "request_address",
     "subscribe_address", "unsubscribe_address", "help_address",
@@ -1079,6 +1087,9 @@ static const struct {
     {"held_summary.txt", held_summary_vars},
     {"probe.txt", probe_vars},
     {"bounces.txt", bounces_vars},
+    {"sub_request.txt", sub_request_vars},
+    {"sub_waiting.txt", sub_person_vars},
+    {"sub_refused.txt", sub_refused_vars},
     {"confirm.txt", confirm_vars},
     {"results.txt", results_vars},
     {"welcome.txt", welcome_vars},
