@@ -41,6 +41,7 @@ filter_run(const struct filter_post *p, struct filter_result *r)
 {
 	size_t i;
 
+	r->tags[0] = '\0';
 	/* Not a post one can judge: keep it for a person rather than let
 	 * it through (XXX: a caller bug, but holding loses nothing). */
 	if (p == NULL || p->list == NULL || p->msg == NULL) {

@@ -54,6 +54,9 @@ struct filter_result {
 	const char *notice;  /* template to send the sender ("held.txt",
 	                      * "rejected.txt", "too_big.txt"), or NULL for
 	                      * no notice (loops, auto-replies, discards) */
+	char tags[256];      /* space-separated tags the rule files gave the
+	                      * post (`tag:TEXT`, whatever the verdict); the
+	                      * list's copies carry them in X-Mlmd-Tags */
 };
 
 struct filter_stage {

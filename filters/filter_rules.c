@@ -15,10 +15,8 @@
  *
  * The reason is the rule's reason text, or "matched rule FILE:LINE".
  *
- * Tags (tag:TEXT) are not a decision and struct filter_result has no
- * room for them: this stage drops them.  XXX whoever adds the tags to the
- * distributed copy (subject prefix, X-header) calls rules_eval() for
- * them, or struct filter_result grows a tags field (the lead's call).
+ * Tags (tag:TEXT) are not a decision: they go into r->tags whatever the
+ * verdict, and the list's copies carry them (X-Mlmd-Tags, decorate.c).
  *
  * The set is found through a lookup callback from the list's name, set
  * once at start-up (or on reload) by filter_rules_set().  XXX that is
@@ -63,6 +61,7 @@ run(const struct filter_post *p, struct filter_result *r)
 		         "a rule could not finish (%s)", rr.where);
 		return FILTER_HOLD;
 	}
+	snprintf(r->tags, sizeof(r->tags), "%s", rr.tags);
 	switch (rr.action) {
 	case RULES_ACCEPT:
 		v = FILTER_ACCEPT;

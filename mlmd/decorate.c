@@ -1427,6 +1427,19 @@ list_fields(const struct decorate_in *in, const char *addr, const char *nl,
 		buf_printf(out, "Archived-At: <%s>%s", in->archived_at, nl);
 	buf_printf(out, "Precedence: list%s", nl);
 	buf_printf(out, "X-Loop: %s%s", addr, nl);
+	if (in->tags && *in->tags) {
+		const char *t;
+		size_t k = 0;
+
+		/* the rule files' own words, but never a line break */
+		buf_adds(out, "X-Mlmd-Tags: ");
+		for (t = in->tags; *t && k < 200; t++, k++)
+			buf_addc(out, (unsigned char)*t < ' ' ||
+			                      (unsigned char)*t == 0x7f
+			                  ? ' '
+			                  : *t);
+		buf_adds(out, nl);
+	}
 }
 
 static int

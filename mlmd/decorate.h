@@ -49,6 +49,8 @@ struct decorate_in {
 	/* DMARC mitigation (dmarc.h decides when): 0 none, or
 	 * DECORATE_DMARC_MUNGE / DECORATE_DMARC_WRAP; see below. */
 	int dmarc_action;
+	const char *tags;        /* the rule files' tags for the post
+	                          * (X-Mlmd-Tags), or NULL / "" */
 	const char *author_name; /* the post's From display name, decoded
 	                          * UTF-8, or NULL / "" */
 	const char *author_addr; /* the post's From address (required

@@ -450,7 +450,8 @@ post_dmarc_new(const struct conf *c)
 static int
 make_copy(const struct post_ctx *ctx, const struct list_conf *l,
           const char *spool_id, const struct msg *msg, const char *raw,
-          size_t len, const char *message_id, char **rel, struct buf *err)
+          size_t len, const char *message_id, const char *tags, char **rel,
+          struct buf *err)
 {
 	struct decorate_in in;
 	struct buf footer = BUF_INIT, out = BUF_INIT, link = BUF_INIT;
@@ -478,6 +479,7 @@ make_copy(const struct post_ctx *ctx, const struct list_conf *l,
 	 * (outq.c adds it per recipient; sub.h). */
 	in.personal_unsubscribe = ctx->conf->http && *ctx->conf->http;
 	in.dmarc_action = dmarc_action(ctx, l, msg, spool_id);
+	in.tags = tags;
 	in.author_name = msg->from.name;
 	in.author_addr = msg->from.addr;
 	buf_init(&out, (size_t)1 << 31);
@@ -556,8 +558,8 @@ plan_post(const struct post_ctx *ctx, struct post_plan *p,
 	case FILTER_ACCEPT:
 	case FILTER_PASS: {
 		char *rel = NULL;
-		int r = make_copy(ctx, l, p->spool_id, p->msg, raw, len, p->message_id,
-		                  &rel, &err);
+		int r = make_copy(ctx, l, p->spool_id, p->msg, raw, len,
+		                  p->message_id, fr.tags, &rel, &err);
 
 		if (r == -2) {
 			p->failed = 1;

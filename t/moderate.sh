@@ -12,7 +12,7 @@
 [ -x "$MLMD" ] || skip_all "mlmd is not built"
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 
-plan 62
+plan 64
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -310,6 +310,10 @@ wait_until "$T_WAIT" t_state_is "$P7" held
 settle
 before=$(count "$S")
 sql "UPDATE held SET expires = strftime('%s','now') - 1 WHERE message_id='$P7'"
+mail "$S" "denmark@$D" "Waiting" "x"
+P10=m$N@test
+wait_until "$T_WAIT" t_state_is "$P10" held
+sql "UPDATE held SET created = created - 13 * 3600 WHERE message_id='$P10'"
 daemon_stop
 is "$T_RC" 0 "mlmd stops"
 daemon_start || bail "mlmd did not start again"
@@ -317,6 +321,10 @@ ok "housekeeping expires the post" wait_until 30 t_state_is "$P7" expired
 ok "and tells the sender" wait_mail "$S" $((before + 1))
 like "$(h hdr "$(newest "$S")" Subject)" "Forgotten|denmark" "expired.txt"
 is "$(copies "$P7")" 0 "nothing sent"
+t_summary() { [ "$(sql "SELECT count(*) FROM outbound WHERE recipient='$M1' AND path LIKE '%held_summary%'")" = 1 ]; }
+ok "a post waiting for hours: the daily summary" wait_until "$T_WAIT" t_summary
+t_sum_file() { grep -qs "Waiting" "$(ls -t "$MD/$M1/new"/* | head -n 1)"; }
+ok "naming the waiting post" wait_until "$T_WAIT" t_sum_file
 
 daemon_stop
 is "$T_RC" 0 "mlmd exits 0 on SIGTERM"

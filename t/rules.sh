@@ -9,7 +9,7 @@
 [ -x "$MLMD" ] || skip_all "mlmd is not built"
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 
-plan 12
+plan 14
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -17,6 +17,7 @@ mkdir -p "$T_DIR"
 cat >"$T_DIR/own.rules" <<'EOF'
 # the list's own rules
 subject /\bcasino\b/i discard
+subject /\bnetwork\b/i tag:networking
 body /crypto giveaway/i reject Unsolicited offers are not accepted here
 EOF
 chmod 644 "$T_DIR/own.rules"
@@ -48,6 +49,10 @@ held() { sql "SELECT count(*) FROM held WHERE message_id='r$1@test'"; }
 
 post "Hej" "Hej alle"
 is "$(copies $N)" 2 "a plain post goes to the members"
+post "Network dinner" "Hej"
+is "$(copies $N)" 2 "a tag decides nothing: the post goes out"
+t_tagged() { grep -qs "^X-Mlmd-Tags: networking" "$MD/bo@example.dk/new"/*; }
+ok "its copies carry the tag" wait_until "$T_WAIT" t_tagged
 post "Vind penge" "Hej" "X-Spam-Flag: YES"
 is "$(held $N)" 1 "X-Spam-Flag: YES is held (spam.rules)"
 like "$(sql "SELECT reason FROM held WHERE message_id='r$N@test'")" \
