@@ -360,7 +360,8 @@ one_failure(const struct sub_ctx *ctx, const char *spool_id,
 
 int
 bounce_refused(const struct sub_ctx *ctx, const char *list,
-               const char *address, const char *code, const char *text)
+               const char *address, const char *code, const char *text,
+               const char *message_id)
 {
 	const struct list_conf *l = conf_list(ctx->conf, list);
 	struct dsn_rcpt r;
@@ -385,7 +386,7 @@ bounce_refused(const struct sub_ctx *ctx, const char *list,
 	snprintf(r.diagnostic, sizeof(r.diagnostic), "%s %s", code ? code : "",
 	         t);
 	r.kind = dsn_classify(r.status, r.diagnostic);
-	return one_failure(ctx, "queue", l, address, &r, NULL, NULL);
+	return one_failure(ctx, "queue", l, address, &r, message_id, NULL);
 }
 
 /* "user=domain" (VERP) to user@domain, normalised; 0 / -1. */

@@ -36,10 +36,11 @@ int bounce_mail(const struct sub_ctx *ctx, const char *spool_id,
 		const struct route *r);
 
 /* The relay refused a member's copy of a post at RCPT or after DATA
- * (code "550", text its reply): scored like a DSN.  Inside the caller's
+ * (code "550", text its reply) of post message_id: scored like a DSN.  Inside the caller's
  * transaction.  0 / -1. */
 int bounce_refused(const struct sub_ctx *ctx, const char *list,
-		   const char *address, const char *code, const char *text);
+		   const char *address, const char *code, const char *text,
+		   const char *message_id);
 
 /* Hourly: probes that did not bounce, paused members past
  * bounce_remove_after.  Changes, or -1. */

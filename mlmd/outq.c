@@ -352,7 +352,8 @@ flush_results(struct outq *q)
 				                     q->m->dmarc};
 
 				rc = bounce_refused(&sc, f.list, f.recipient,
-				                    r->code, r->text);
+				                    r->code, r->text,
+				                    f.message_id);
 			}
 			break;
 		}
