@@ -56,6 +56,11 @@ filter_run(const struct filter_post *p, struct filter_result *r)
 		set(r, FILTER_ACCEPT, "moderator", "approved by a moderator");
 		return r->verdict;
 	}
+	if (p->hold_reason) {
+		set(r, FILTER_HOLD, "filter", p->hold_reason);
+		r->notice = "held.txt";
+		return r->verdict;
+	}
 	for (i = 0; filter_stages[i]; i++) {
 		const struct filter_stage *s = filter_stages[i];
 		enum filter_verdict v;

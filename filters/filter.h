@@ -44,6 +44,8 @@ struct filter_post {
 	int is_moderator;  /* listed in owners or moderators */
 	int is_accepted;   /* in accept_senders for the list */
 	int approved;      /* a moderator approved it: policy passes */
+	const char *hold_reason; /* not NULL: hold, with this reason (the
+	                          * external filter said spam or failed) */
 };
 
 struct filter_result {

@@ -629,6 +629,41 @@ set_callbacks(cfg_opt_t *opts)
 
 /* ----- building the conf ------------------------------------------------ */
 
+/* A string list option into a NULL-terminated array (words without
+ * control characters, at most 64 of 256 bytes each). */
+static void
+get_words(const struct where *w, const char *opt, char ***out, size_t *n)
+{
+	unsigned i, size = cfg_size(w->sec, opt);
+
+	*n = 0;
+	*out = xcalloc(size + 1, sizeof(char *));
+	for (i = 0; i < size && i < 64; i++) {
+		const char *v = cfg_getnstr(w->sec, opt, i);
+		const char *p;
+
+		for (p = v; p && *p; p++)
+			if ((unsigned char)*p < ' ')
+				break;
+		if (!v || !*v || (p && *p) || strlen(v) > 255) {
+			bad(w, opt, i, "%s: '%.64s' is not usable", opt,
+			    v ? v : "");
+			continue;
+		}
+		(*out)[(*n)++] = xstrdup(v);
+	}
+}
+
+static void
+free_words(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 build_globals(struct conf *c, const struct where *w, const char *basedir,
               int complete)
@@ -860,6 +895,23 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 			c->dmarc_override[c->n_dmarc_override++] = xstrdup(o);
 		}
 	}
+	get_words(w, "filter_command", &c->filter_command,
+	          &c->n_filter_command);
+	if (c->n_filter_command && c->filter_command[0][0] != '/')
+		bad(w, "filter_command", 0,
+		    "filter_command: '%.64s' must be an absolute path",
+		    c->filter_command[0]);
+	{
+		const char *fm = cfg_getstr(w->sec, "filter_mode");
+
+		if (fm && strcmp(fm, "verdict") == 0)
+			c->filter_verdict = 1;
+		else if (!fm || strcmp(fm, "headers") != 0)
+			bad(w, "filter_mode", 0,
+			    "filter_mode: '%.32s' is not headers or verdict",
+			    fm ? fm : "");
+	}
+	get_duration(w, "filter_timeout", 1, 600, &c->filter_timeout);
 	get_int(w, "bounce_threshold", 1, 1000, &c->bounce_threshold);
 	get_duration(w, "bounce_decay", 3600, 365 * 86400, &c->bounce_decay);
 	get_duration(w, "bounce_probe_wait", 600, 60 * 86400,
@@ -1001,6 +1053,27 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 	l->reply_to_override = cfg_getbool(sec, "reply_to_override") ? 1 : 0;
 	l->advertised = cfg_getbool(sec, "advertised") ? 1 : 0;
 	l->moderate_new = cfg_getbool(sec, "moderate_new") ? 1 : 0;
+	l->collapse_alternative =
+	    cfg_getbool(sec, "collapse_alternative") ? 1 : 0;
+	l->html_to_text = cfg_getbool(sec, "html_to_text") ? 1 : 0;
+	get_words(&w, "pass_types", &l->pass_types, &l->n_pass_types);
+	get_words(&w, "strip_types", &l->strip_types, &l->n_strip_types);
+	get_words(&w, "strip_extensions", &l->strip_extensions,
+	          &l->n_strip_extensions);
+	if ((l->html_to_text || l->collapse_alternative) && l->n_pass_types) {
+		size_t k;
+		int text = 0;
+
+		for (k = 0; k < l->n_pass_types; k++)
+			text |= strcmp(l->pass_types[k], "text/plain") == 0 ||
+			        strcmp(l->pass_types[k], "text") == 0 ||
+			        strcmp(l->pass_types[k], "text/*") == 0 ||
+			        strcmp(l->pass_types[k], "*") == 0;
+		if (!text)
+			bad(&w, "pass_types", 0,
+			    "pass_types: text/plain must pass when "
+			    "html_to_text or collapse_alternative makes it");
+	}
 	{
 		const char *sp = cfg_getstr(sec, "subscription");
 
@@ -1213,6 +1286,11 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_BOOL("reply_to_override", cfg_false, CFGF_NONE),
 	    CFG_BOOL("advertised", cfg_true, CFGF_NONE),
 	    CFG_BOOL("moderate_new", cfg_false, CFGF_NONE),
+	    CFG_BOOL("collapse_alternative", cfg_false, CFGF_NONE),
+	    CFG_BOOL("html_to_text", cfg_false, CFGF_NONE),
+	    CFG_STR_LIST("pass_types", NULL, CFGF_NONE),
+	    CFG_STR_LIST("strip_types", NULL, CFGF_NONE),
+	    CFG_STR_LIST("strip_extensions", NULL, CFGF_NONE),
 	    CFG_STR("subscription", "confirm", CFGF_NONE),
 	    CFG_STR_LIST("rules", NULL, CFGF_NONE),
 	    CFG_END(),
@@ -1246,6 +1324,9 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
 	    CFG_STR("dmarc_threshold", "quarantine", CFGF_NONE),
 	    CFG_STR_LIST("dmarc_override", NULL, CFGF_NONE),
+	    CFG_STR_LIST("filter_command", NULL, CFGF_NONE),
+	    CFG_STR("filter_mode", "headers", CFGF_NONE),
+	    CFG_STR("filter_timeout", "10s", CFGF_NONE),
 	    CFG_INT("bounce_threshold", 3, CFGF_NONE),
 	    CFG_STR("bounce_decay", "7d", CFGF_NONE),
 	    CFG_STR("bounce_probe_wait", "3d", CFGF_NONE),
@@ -1410,6 +1491,9 @@ conf_free(struct conf *c)
 		for (j = 0; j < l->n_rules; j++)
 			free(l->rules[j]);
 		free(l->rules);
+		free_words(l->pass_types, l->n_pass_types);
+		free_words(l->strip_types, l->n_strip_types);
+		free_words(l->strip_extensions, l->n_strip_extensions);
 	}
 	free(c->lists);
 	free(c->path);
@@ -1425,6 +1509,7 @@ conf_free(struct conf *c)
 	for (i = 0; c->dmarc_override && i < c->n_dmarc_override; i++)
 		free(c->dmarc_override[i]);
 	free(c->dmarc_override);
+	free_words(c->filter_command, c->n_filter_command);
 	free(c);
 }
 
@@ -1546,6 +1631,10 @@ conf_print(const struct conf *c, FILE *f)
 	        c->dmarc_threshold == 2 ? "reject" : "quarantine");
 	print_strs(f, "dmarc_override", c->dmarc_override,
 	           c->n_dmarc_override);
+	print_strs(f, "filter_command", c->filter_command,
+	           c->n_filter_command);
+	fprintf(f, "filter_mode = %s\nfilter_timeout = \"%lds\"\n",
+	        c->filter_verdict ? "verdict" : "headers", c->filter_timeout);
 	fprintf(f,
 	        "bounce_threshold = %d\nbounce_decay = \"%lds\"\n"
 	        "bounce_probe_wait = \"%lds\"\nbounce_remove_after = \"%lds\"\n"
@@ -1583,6 +1672,13 @@ conf_print(const struct conf *c, FILE *f)
 		fprintf(f, "\tsubscription = %s\n",
 		        l->subscription_moderated ? "moderate" : "confirm");
 		print_strs(f, "rules", l->rules, l->n_rules);
+		print_strs(f, "pass_types", l->pass_types, l->n_pass_types);
+		print_strs(f, "strip_types", l->strip_types, l->n_strip_types);
+		print_strs(f, "strip_extensions", l->strip_extensions,
+		           l->n_strip_extensions);
+		fprintf(f, "\tcollapse_alternative = %s\n\thtml_to_text = %s\n",
+		        l->collapse_alternative ? "true" : "false",
+		        l->html_to_text ? "true" : "false");
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));
 	}

@@ -47,6 +47,12 @@ struct list_conf {
 	                    * held until a moderator approves one (0) */
 	int subscription_moderated; /* subscription = moderate: after the
 	                             * person confirms, the owners approve */
+	/* the MIME content filter (content.h) */
+	char **pass_types;       size_t n_pass_types;   /* none: all */
+	char **strip_types;      size_t n_strip_types;
+	char **strip_extensions; size_t n_strip_extensions;
+	int collapse_alternative;
+	int html_to_text;
 	char **rules;      /* rule files (filters/rules/README): names in
 	                    * rules_dir, or absolute paths */
 	size_t n_rules;
@@ -91,6 +97,11 @@ struct conf {
 	                            * enum dmarc_policy in dmarc.h) */
 	char **dmarc_override;     /* "domain=none|quarantine|reject" */
 	size_t n_dmarc_override;
+	char **filter_command;     /* external filter argv (extfilter.h), or
+	                            * none */
+	size_t n_filter_command;
+	int filter_verdict;        /* filter_mode = verdict (else headers) */
+	long filter_timeout;       /* seconds (10) */
 	int bounce_threshold;      /* score that sends a probe (3: a hard
 	                            * bounce counts 1, a soft one 0.5) */
 	long bounce_decay;         /* half-life of a bounce score (7 d) */

@@ -40,6 +40,8 @@
 #include "db.h"
 #include "decorate.h"
 #include "dmarc.h"
+#include "extfilter.h"
+#include "content.h"
 #include "filter.h"
 #include "log.h"
 #include "msg.h"
@@ -74,6 +76,8 @@ struct post_plan {
 	struct action *a;
 	size_t n;
 	int failed; /* a file could not be written: commit fails */
+	char *forced_hold; /* the external filter's word: hold, and why */
+	struct msg *own_msg; /* the post with the filter's fields, if any */
 };
 
 /* ----- files under HOME/out ------------------------------------------- */
@@ -455,12 +459,43 @@ make_copy(const struct post_ctx *ctx, const struct list_conf *l,
 {
 	struct decorate_in in;
 	struct buf footer = BUF_INIT, out = BUF_INIT, link = BUF_INIT;
-	struct buf name = BUF_INIT;
+	struct buf name = BUF_INIT, filtered = BUF_INIT;
 	int rc = -1;
 
 	if (render_footer(ctx, l, &footer) < 0) {
 		buf_adds(err, "the list's footer template is broken");
 		goto done;
+	}
+	if (l->n_pass_types || l->n_strip_types || l->n_strip_extensions ||
+	    l->collapse_alternative || l->html_to_text) {
+		struct content_opts o;
+		struct content_result cr;
+
+		memset(&o, 0, sizeof(o));
+		o.pass_types = l->n_pass_types
+		                   ? (const char *const *)l->pass_types
+		                   : NULL;
+		o.strip_types = (const char *const *)l->strip_types;
+		o.strip_extensions = (const char *const *)l->strip_extensions;
+		o.collapse_alternative = l->collapse_alternative;
+		o.html_to_text = l->html_to_text;
+		buf_init(&filtered, (size_t)1 << 31);
+		memset(&cr, 0, sizeof(cr));
+		if (content_filter(raw, len, &o, &filtered, &cr, err) < 0)
+			goto done;
+		if (cr.empty) {
+			buf_printf(err, "nothing the list accepts is left "
+			                "(%s)",
+			           cr.note);
+			rc = -3;
+			goto done;
+		}
+		if (cr.changed) {
+			log_info("%s: list %s: content filter: %s", spool_id,
+			         l->name, cr.note);
+			raw = filtered.s;
+			len = filtered.len;
+		}
 	}
 	memset(&in, 0, sizeof(in));
 	in.raw = raw;
@@ -498,6 +533,7 @@ done:
 	buf_free(&out);
 	buf_free(&link);
 	buf_free(&name);
+	buf_free(&filtered);
 	return rc;
 }
 
@@ -549,6 +585,7 @@ plan_post(const struct post_ctx *ctx, struct post_plan *p,
 	fp.size = len;
 	fp.sender = p->sender;
 	fp.approved = approved_list && strcmp(approved_list, l->name) == 0;
+	fp.hold_reason = p->forced_hold;
 	if (gather_facts(ctx, l, msg, p->sender, &fp) < 0) {
 		p->failed = 1; /* the database: try again later */
 		return;
@@ -563,6 +600,13 @@ plan_post(const struct post_ctx *ctx, struct post_plan *p,
 
 		if (r == -2) {
 			p->failed = 1;
+			break;
+		}
+		if (r == -3) {
+			set_reason(&fr, FILTER_REJECT, "content", "rejected.txt",
+			           "%s", buf_str(&err));
+			a = new_action(p, ACT_REJECT, l);
+			a->fr = fr;
 			break;
 		}
 		if (r < 0) {
@@ -622,6 +666,78 @@ plan_owner_copy(const struct post_ctx *ctx, struct post_plan *p,
 	buf_free(&name);
 }
 
+/*
+ * Run the external filter (filter_command, extfilter.h) on the post.
+ * Headers mode: the fields it added go on top of *raw (into ext) and
+ * the post is parsed again into p->own_msg.  A spam verdict, a failure or
+ * a timeout holds the post (p->forced_hold), logged: a filter that does
+ * not answer must not let everything through, nor lose anything.
+ */
+static int
+external_filter(const struct post_ctx *ctx, struct post_plan *p,
+                const char **raw, size_t *len, struct buf *ext)
+{
+	const struct conf *c = ctx->conf;
+	struct extfilter_opts o;
+	struct extfilter_result res;
+	struct buf why = BUF_INIT;
+	struct msg *m = NULL;
+	int rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.argv = (const char *const *)c->filter_command;
+	o.timeout_ms = c->filter_timeout * 1000;
+	o.mode = c->filter_verdict ? EXTFILTER_VERDICT : EXTFILTER_HEADERS;
+	if (extfilter_run(&o, *raw, *len, &res) < 0 ||
+	    res.status == EXTFILTER_FAILED || res.status == EXTFILTER_TIMEOUT) {
+		buf_printf(&why, "the filter program %s: %s",
+		           res.status == EXTFILTER_TIMEOUT ? "timed out"
+		                                           : "failed",
+		           res.why);
+		p->forced_hold = buf_detach(&why, NULL);
+		log_warn("%s: %s; held", p->spool_id, p->forced_hold);
+		rc = -1;
+	} else if (res.status == EXTFILTER_SPAM) {
+		p->forced_hold = xstrdup("the spam filter marked it as spam");
+		log_info("%s: the filter program says spam; held", p->spool_id);
+		rc = -1;
+	} else if (res.added.len) {
+		const char *a = res.added.s, *end = a + res.added.len;
+		int keep = 0;
+
+		/* Only X- fields: a filter that rewrites the message (spamc
+		 * with report_safe) also adds Content-Type and friends,
+		 * which must not land on top of the post's own. */
+		buf_init(ext, (size_t)1 << 31);
+		while (a < end) {
+			const char *nl = memchr(a, '\n', (size_t)(end - a));
+			size_t n = nl ? (size_t)(nl + 1 - a) : (size_t)(end - a);
+
+			if (*a != ' ' && *a != '\t')
+				keep = n > 2 && (a[0] == 'X' || a[0] == 'x') &&
+				       a[1] == '-';
+			if (keep)
+				buf_add(ext, a, n);
+			a += n;
+		}
+		buf_add(ext, *raw, *len);
+		if (msg_parse(ext->s, ext->len, &msg_default_limits, &m, &why) ==
+		    0) {
+			p->own_msg = m;
+			*raw = ext->s;
+			*len = ext->len;
+		} else {
+			log_warn("%s: the filter's fields make the post "
+			         "unreadable (%s): they are not used",
+			         p->spool_id, buf_str(&why));
+		}
+	}
+	buf_free(&why);
+	buf_free(&res.added);
+	return rc;
+}
+
 struct post_plan *
 post_prepare(const struct post_ctx *ctx, const char *spool_id,
              const struct spool_env *env, const struct msg *msg,
@@ -629,7 +745,7 @@ post_prepare(const struct post_ctx *ctx, const char *spool_id,
              size_t n, const char *approved_list)
 {
 	struct post_plan *p = xcalloc(1, sizeof(*p));
-	struct buf with_id = BUF_INIT;
+	struct buf with_id = BUF_INIT, ext = BUF_INIT;
 	size_t i;
 
 	p->spool_id = xstrdup(spool_id);
@@ -653,6 +769,11 @@ post_prepare(const struct post_ctx *ctx, const char *spool_id,
 		raw = with_id.s;
 		len = with_id.len;
 	}
+	if (ctx->conf->n_filter_command && !approved_list &&
+	    external_filter(ctx, p, &raw, &len, &ext) == 0 && p->own_msg)
+		msg = p->msg = p->own_msg; /* with the filter's fields: the
+		                            * rules see them, the copies
+		                            * carry them */
 	for (i = 0; i < n && !p->failed; i++) {
 		const struct list_conf *l = routes[i].list;
 		size_t k;
@@ -697,6 +818,7 @@ post_prepare(const struct post_ctx *ctx, const char *spool_id,
 		}
 	}
 	buf_free(&with_id);
+	buf_free(&ext);
 	return p;
 }
 
@@ -969,6 +1091,8 @@ post_plan_free(struct post_plan *p)
 	free(p->spool_id);
 	free(p->sender);
 	free(p->message_id);
+	free(p->forced_hold);
+	msg_free(p->own_msg);
 	free(p);
 }
 
