@@ -49,6 +49,7 @@
 #include "post.h"
 #include "priv.h"
 #include "spool.h"
+#include "archive.h"
 #include "bounce.h"
 #include "dmarc.h"
 #include "dsn.h"
@@ -222,6 +223,14 @@ record(struct mlmd *m, struct job *j)
 	else
 		db_rollback(m->db);
 	if (rc == 0) {
+		size_t k;
+
+		/* The archive is a view of the store: written after the
+		 * commit, redone by `mlmctl archive rebuild` if it fails. */
+		for (k = 0; k < post_plan_n_distributed(j->plan); k++)
+			archive_add(m->conf, m->db,
+			            post_plan_distributed(j->plan, k),
+			            post_plan_message_id(j->plan));
 		log_info("%s: recorded from=<%s> rcpts=%zu size=%zu "
 		         "message-id=<%s> status=%s",
 		         j->id, j->env.sender, j->n_rcpts, j->env.size,

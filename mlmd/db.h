@@ -354,6 +354,25 @@ int db_bounce_members(struct db *db, const char *list,
 		      int (*fn)(const char *address,
 				const struct member_bounce *mb, void *arg),
 		      void *arg);
+/* An archived message (table messages); strings borrowed during the
+ * callback. */
+struct arch_row {
+	long long id;
+	const char *message_id, *path, *from_name, *from_addr, *subject;
+	const char *in_reply_to, *refs, *month;
+	time_t date;
+	size_t size;
+};
+/* The public messages of list in month (by date); fn non-zero stops. */
+int db_archive_month(struct db *db, const char *list, const char *month,
+		     int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* One public message: fn's value, 1 if none (or hidden), -1. */
+int db_archive_get(struct db *db, const char *list, const char *message_id,
+		   int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* Months with public messages, newest first, with their counts. */
+int db_archive_months(struct db *db, const char *list,
+		      int (*fn)(const char *month, long n, void *arg),
+		      void *arg);
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

@@ -700,6 +700,95 @@ db_bounce_members(struct db *db, const char *list,
 	return rc;
 }
 
+/* ----- the archive ---------------------------------------------------------- */
+
+static void
+arch_row(sqlite3_stmt *s, struct arch_row *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->message_id = db_col(s, 1);
+	r->path = db_col(s, 2);
+	r->from_name = db_col(s, 3);
+	r->from_addr = db_col(s, 4);
+	r->subject = db_col(s, 5);
+	r->date = (time_t)sqlite3_column_int64(s, 6);
+	r->in_reply_to = db_col(s, 7);
+	r->refs = db_col(s, 8);
+	r->month = db_col(s, 9);
+	r->size = (size_t)sqlite3_column_int64(s, 10);
+}
+
+#define ARCH_COLS "id, message_id, path, from_name, from_addr, subject, " \
+                  "date, in_reply_to, refs, month, size"
+
+int
+db_archive_month(struct db *db, const char *list, const char *month,
+                 int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS " FROM messages "
+	                           "WHERE list = ?1 AND month = ?2 AND "
+	                           "hidden = 0 ORDER BY date, id");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, month);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_get(struct db *db, const char *list, const char *message_id,
+               int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS " FROM messages "
+	                           "WHERE list = ?1 AND message_id = ?2 "
+	                           "AND hidden = 0");
+	int rc = 1;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, message_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_months(struct db *db, const char *list,
+                  int (*fn)(const char *month, long n, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT month, count(*) FROM messages "
+	                           "WHERE list = ?1 AND hidden = 0 "
+	                           "GROUP BY month ORDER BY month DESC");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(db_col(s, 0), (long)sqlite3_column_int64(s, 1), arg);
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive's months");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* ----- a person's data (GDPR) -------------------------------------------- */
 
 /*

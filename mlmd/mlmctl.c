@@ -53,6 +53,8 @@ static const struct command {
     {"flush", ctl_flush, "", "retry every waiting copy now"},
     {"bounces", ctl_bounces, "LIST [--reset ADDR]",
      "bouncing members; clear one"},
+    {"archive", ctl_archive, "rebuild [LIST]",
+     "write the static archive pages again"},
     {"dmarc", ctl_dmarc, "explain ADDR [LIST]",
      "what the author's DMARC policy does to the copies"},
     {"person", ctl_person, "export|erase ADDR",

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive.h"
 #include "conf.h"
 #include "db.h"
 #include "filter.h"
@@ -614,7 +615,12 @@ approve(const struct sub_ctx *ctx, const struct list_conf *l,
 	plan = post_prepare(&pc, h->spool_id, &env, msg, file.s + off,
 	                    env.size, &route, 1, l->name);
 	if (post_sync(c) == 0 && post_commit(&pc, plan) == 0) {
+		size_t k;
+
 		post_log(plan);
+		for (k = 0; k < post_plan_n_distributed(plan); k++)
+			archive_add(c, ctx->db, post_plan_distributed(plan, k),
+			            post_plan_message_id(plan));
 		rc = 0;
 	}
 out:

@@ -348,10 +348,50 @@ post_permalink(const struct conf *c, const char *list, const char *message_id,
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)message_id,
 	                   strlen(message_id), NULL, 0);
-	buf_printf(out, "%s/archive/%s/m/", c->base_url, list);
+	buf_printf(out, "%s/archive/%s/m/", c->base_url ? c->base_url : "",
+	           list);
 	for (i = 0; i < sizeof(h); i++)
 		buf_printf(out, "%02x", h[i]);
 	buf_adds(out, ".html");
+}
+
+void
+post_permalink_hash(const char *message_id, char out[17])
+{
+	unsigned char h[8];
+	size_t i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)message_id,
+	                   strlen(message_id), NULL, 0);
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+size_t
+post_plan_n_distributed(const struct post_plan *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		n += p->a[i].kind == ACT_DISTRIBUTE;
+	return n;
+}
+
+const char *
+post_plan_distributed(const struct post_plan *p, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->a[i].kind == ACT_DISTRIBUTE && k-- == 0)
+			return p->a[i].list->name;
+	return NULL;
+}
+
+const char *
+post_plan_message_id(const struct post_plan *p)
+{
+	return p->message_id ? p->message_id : "";
 }
 
 /* The list's footer in its language, rendered into out.  0 / -1. */

@@ -98,6 +98,14 @@ int post_write_out(const struct conf *c, const char *name, const char *head,
 size_t post_lists(const struct conf *c, const struct list_conf *l,
 		  const char **names, size_t max);
 
+/* The 16 hex digits of a permalink (BLAKE2b of the Message-ID). */
+void post_permalink_hash(const char *message_id, char out[17]);
+/* The lists the plan distributed the post to (after post_commit()), and
+ * the post's Message-ID (the one it was given, if it had none). */
+size_t post_plan_n_distributed(const struct post_plan *p);
+const char *post_plan_distributed(const struct post_plan *p, size_t i);
+const char *post_plan_message_id(const struct post_plan *p);
+
 /* A DMARC resolver with conf's dmarc_override entries (free with
  * dmarc_free()). */
 struct dmarc *post_dmarc_new(const struct conf *c);
