@@ -247,8 +247,10 @@ cat <<EOF
   spool           $home/spool/{incoming,active,quarantine}
   daemon log      $run/mlmd.log
 
-The web front door (confirmation and unsubscribe links) listens on
-http://127.0.0.1:8025/; the archive pages there come with a later issue.
+The web front door listens on http://127.0.0.1:8025/: confirmation and
+unsubscribe links, and the archive, e.g.
+http://127.0.0.1:8025/archive/denmark/index.html
+(pages under $home/archive/; feeds and search come later).
 
 Send more mail:  swaks --protocol LMTP --server 127.0.0.1 --port 8024 \\
                    --from you@example.net --to denmark@lists.example.org
