@@ -103,9 +103,11 @@ page_start(struct buf *b, const struct conf *c, const struct list_conf *l,
 	                                                        : "");
 	esc(b, title);
 	buf_printf(b, "</title>\n<link rel=\"stylesheet\" href=\"%s../"
-	              "style.css\">\n</head>\n<body>\n<header class=\"list\">"
+	              "style.css\">\n<link rel=\"alternate\" "
+	              "type=\"application/atom+xml\" href=\"%sfeed.atom\">\n"
+	              "</head>\n<body>\n<header class=\"list\">"
 	              "<p><a href=\"%sindex.html\">",
-	           up, up);
+	           up, up, up);
 	esc(b, l->name);
 	buf_adds(b, "</a>");
 	if (*l->description) {
@@ -392,6 +394,93 @@ out:
 	return rc;
 }
 
+/* ----- the Atom feed -------------------------------------------------------- */
+
+#define FEED_ENTRIES 20
+
+struct feed {
+	const struct conf *c;
+	const struct list_conf *l;
+	struct buf *b;
+	const char *base; /* absolute URL of the list's folder, or "" */
+	int n;
+};
+
+static void
+rfc3339(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int
+feed_entry(const struct arch_row *r, void *arg)
+{
+	struct feed *f = arg;
+	struct msghtml_opts mo = {1, NULL};
+	char hash[17], when[32];
+	const char *at;
+
+	post_permalink_hash(r->message_id, hash);
+	rfc3339(r->date, when, sizeof(when));
+	if (f->n++ == 0)
+		buf_printf(f->b, "<updated>%s</updated>\n", when);
+	buf_adds(f->b, "<entry>\n<title>");
+	esc(f->b, *r->subject ? r->subject : "(no subject)");
+	buf_printf(f->b, "</title>\n<link href=\"%sm/%s.html\"/>\n"
+	                 "<id>urn:mlmd:%s:%s</id>\n<updated>%s</updated>\n"
+	                 "<author><name>",
+	           f->base, hash, f->l->name, hash, when);
+	/* a name, or the obfuscated address; never the address itself */
+	at = r->from_name;
+	if (*at && !strchr(at, '@'))
+		esc(f->b, at);
+	else
+		msghtml_address("", r->from_addr, &mo, f->b);
+	buf_adds(f->b, "</name></author>\n</entry>\n");
+	return 0;
+}
+
+static int
+render_feed(const struct conf *c, struct db *db, const struct list_conf *l)
+{
+	struct buf b = BUF_INIT, rel = BUF_INIT, base = BUF_INIT;
+	struct feed f;
+	int rc;
+
+	if (c->base_url && *c->base_url)
+		buf_printf(&base, "%s/archive/%s/", c->base_url, l->name);
+	buf_init(&b, (size_t)1 << 28);
+	buf_adds(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	             "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>");
+	esc(&b, l->name);
+	if (*l->description) {
+		buf_adds(&b, ": ");
+		esc(&b, l->description);
+	}
+	buf_printf(&b, "</title>\n<id>urn:mlmd:%s</id>\n"
+	               "<link rel=\"alternate\" href=\"%sindex.html\"/>\n",
+	           l->name, buf_str(&base));
+	f.c = c;
+	f.l = l;
+	f.b = &b;
+	f.base = buf_str(&base);
+	f.n = 0;
+	rc = db_archive_latest(db, l->name, FEED_ENTRIES, feed_entry, &f);
+	if (f.n == 0)
+		buf_adds(&b, "<updated>1970-01-01T00:00:00Z</updated>\n");
+	buf_adds(&b, "</feed>\n");
+	buf_printf(&rel, "%s/feed.atom", l->name);
+	if (rc == 0)
+		rc = write_page(c, buf_str(&rel), &b);
+	buf_free(&b);
+	buf_free(&rel);
+	buf_free(&base);
+	return rc;
+}
+
 /* ----- the list's page --------------------------------------------------- */
 
 static int
@@ -414,7 +503,9 @@ render_list(const struct conf *c, struct db *db, const struct list_conf *l)
 	page_start(&b, c, l, l->name, "");
 	buf_adds(&b, "<h1>");
 	esc(&b, l->name);
-	buf_adds(&b, "</h1>\n<h2>Months</h2>\n<ul>\n");
+	buf_adds(&b, "</h1>\n<p class=\"meta\"><a href=\"feed.atom\" "
+	             "type=\"application/atom+xml\">Atom feed</a></p>\n"
+	             "<h2>Months</h2>\n<ul>\n");
 	rc = db_archive_months(db, l->name, month_line, &b);
 	buf_adds(&b, "</ul>\n");
 	page_end(&b);
@@ -424,6 +515,8 @@ render_list(const struct conf *c, struct db *db, const struct list_conf *l)
 	buf_adds(&css, style_css);
 	if (rc == 0)
 		rc = write_page(c, "style.css", &css);
+	if (rc == 0)
+		rc = render_feed(c, db, l);
 	buf_free(&b);
 	buf_free(&rel);
 	buf_free(&css);

@@ -369,6 +369,10 @@ int db_archive_month(struct db *db, const char *list, const char *month,
 /* One public message: fn's value, 1 if none (or hidden), -1. */
 int db_archive_get(struct db *db, const char *list, const char *message_id,
 		   int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* The n newest public messages of list, newest first. */
+int db_archive_latest(struct db *db, const char *list, int n,
+		      int (*fn)(const struct arch_row *r, void *arg),
+		      void *arg);
 /* Months with public messages, newest first, with their counts. */
 int db_archive_months(struct db *db, const char *list,
 		      int (*fn)(const char *month, long n, void *arg),

@@ -770,6 +770,31 @@ db_archive_get(struct db *db, const char *list, const char *message_id,
 }
 
 int
+db_archive_latest(struct db *db, const char *list, int n,
+                  int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS " FROM messages "
+	                           "WHERE list = ?1 AND hidden = 0 "
+	                           "ORDER BY date DESC, id DESC LIMIT ?2");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	sqlite3_bind_int(s, 2, n);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
 db_archive_months(struct db *db, const char *list,
                   int (*fn)(const char *month, long n, void *arg), void *arg)
 {

@@ -12,7 +12,7 @@
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-plan 16
+plan 19
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -65,6 +65,11 @@ ok "the list page names the month" grep -q "$MONTH" "$A/index.html"
 ok "pages link no script at all" sh -c "! grep -rqi '<script' '$A'"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/archive/denmark/index.html")" 200 \
 	"the web front door serves the archive"
+ok "the Atom feed is well-formed XML with the three posts" \
+	$PY -c "import sys, xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); n=len(r.findall('{http://www.w3.org/2005/Atom}entry')); sys.exit(0 if n == 3 else 1)" "$A/feed.atom"
+ok "its titles are escaped text" grep -q '&lt;script&gt;' "$A/feed.atom"
+like "$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$HP/archive/denmark/feed.atom")" \
+	"atom" "served as application/atom+xml"
 rm -rf "$A"
 as_user "$MLMCTL" -c "$T_CONF" archive rebuild denmark >"$T_DIR/rb.out" 2>&1
 like "$(cat "$T_DIR/rb.out")" "denmark: [0-9]+ pages written" "mlmctl archive rebuild"
