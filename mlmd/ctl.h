@@ -46,8 +46,8 @@ ctl_fn ctl_person;
 ctl_fn ctl_bounces;
 /* ctl_dmarc.c: dmarc explain ADDR [LIST] */
 ctl_fn ctl_dmarc;
-/* ctl_archive.c: archive rebuild [LIST] */
-ctl_fn ctl_archive;
+/* ctl_archive.c: archive rebuild [LIST] | search LIST QUERY */
+ctl_fn ctl_archive, ctl_search;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

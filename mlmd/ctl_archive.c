@@ -11,11 +11,69 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "archive.h"
 #include "conf.h"
 #include "ctl.h"
 #include "db.h"
+#include "buf.h"
+
+static int
+hit(const struct arch_row *r, const char *snippet, void *arg)
+{
+	struct buf line = BUF_INIT;
+	char when[32];
+	struct tm tm;
+	int *n = arg;
+
+	gmtime_r(&r->date, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+	ctl_safe(&line, r->subject, 70);
+	printf("%s  %-28.28s  %s\n", when, r->from_addr, buf_str(&line));
+	buf_reset(&line);
+	ctl_safe(&line, snippet, 120);
+	printf("            %s\n", buf_str(&line));
+	buf_free(&line);
+	(*n)++;
+	return 0;
+}
+
+int
+ctl_search(struct ctl *ctl, int argc, char **argv)
+{
+	struct buf err = BUF_INIT;
+	struct db *db;
+	int n = 0, r;
+
+	if (argc != 3) {
+		fprintf(stderr, "mlmctl: usage: mlmctl -c FILE search LIST "
+		                "QUERY\n");
+		return EX_USAGE;
+	}
+	if (!conf_list(ctl->conf, argv[1])) {
+		fprintf(stderr, "mlmctl: search: no list '%s' in %s\n", argv[1],
+		        ctl->conf_path);
+		return EX_NOUSER;
+	}
+	if (!(db = ctl_db(ctl)))
+		return EX_UNAVAILABLE;
+	r = db_archive_search(db, argv[1], argv[2], 50, hit, &n, &err);
+	if (r == -2) {
+		fprintf(stderr, "mlmctl: search: the query cannot be read: %s "
+		                "(use words, \"a phrase\", subject:WORD, OR, "
+		                "NOT)\n",
+		        buf_str(&err));
+		buf_free(&err);
+		return EX_DATAERR;
+	}
+	buf_free(&err);
+	if (r < 0)
+		return EX_TEMPFAIL;
+	if (n == 0)
+		printf("no message of %s matches\n", argv[1]);
+	return ctl_flush_stdout();
+}
 
 int
 ctl_archive(struct ctl *ctl, int argc, char **argv)

@@ -373,6 +373,15 @@ int db_archive_get(struct db *db, const char *list, const char *message_id,
 int db_archive_latest(struct db *db, const char *list, int n,
 		      int (*fn)(const struct arch_row *r, void *arg),
 		      void *arg);
+/* Full-text search (FTS5 query syntax: words, "phrases", subject:,
+ * author:, OR, NOT) in list's public messages, best first, at most
+ * limit; fn gets a snippet of the body.  0, -1 on a database error, -2
+ * with SQLite's message in err when the query cannot be read. */
+int db_archive_search(struct db *db, const char *list, const char *query,
+		      int limit,
+		      int (*fn)(const struct arch_row *r, const char *snippet,
+				void *arg),
+		      void *arg, struct buf *err);
 /* Months with public messages, newest first, with their counts. */
 int db_archive_months(struct db *db, const char *list,
 		      int (*fn)(const char *month, long n, void *arg),

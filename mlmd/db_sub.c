@@ -795,6 +795,44 @@ db_archive_latest(struct db *db, const char *list, int n,
 }
 
 int
+db_archive_search(struct db *db, const char *list, const char *query,
+                  int limit,
+                  int (*fn)(const struct arch_row *r, const char *snippet,
+                            void *arg),
+                  void *arg, struct buf *err)
+{
+	sqlite3_stmt *s = prep(db, "SELECT m.id, m.message_id, m.path, "
+	                           "m.from_name, m.from_addr, m.subject, "
+	                           "m.date, m.in_reply_to, m.refs, m.month, "
+	                           "m.size, snippet(messages_fts, 2, '[', ']', "
+	                           "'...', 12) FROM messages_fts "
+	                           "JOIN messages m ON m.id = messages_fts.rowid "
+	                           "WHERE messages_fts MATCH ?2 AND "
+	                           "m.list = ?1 AND m.hidden = 0 "
+	                           "ORDER BY rank LIMIT ?3");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, query);
+	sqlite3_bind_int(s, 3, limit);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, db_col(s, 11), arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE) {
+		/* a query FTS5 cannot read: the caller says so */
+		buf_printf(err, "%s", sqlite3_errmsg(db->h));
+		rc = -2;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
 db_archive_months(struct db *db, const char *list,
                   int (*fn)(const char *month, long n, void *arg), void *arg)
 {

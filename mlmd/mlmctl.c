@@ -55,6 +55,7 @@ static const struct command {
      "bouncing members; clear one"},
     {"archive", ctl_archive, "rebuild [LIST]",
      "write the static archive pages again"},
+    {"search", ctl_search, "LIST QUERY", "search a list's archive"},
     {"dmarc", ctl_dmarc, "explain ADDR [LIST]",
      "what the author's DMARC policy does to the copies"},
     {"person", ctl_person, "export|erase ADDR",

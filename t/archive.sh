@@ -12,7 +12,7 @@
 [ -x "$MLMD_INJECT" ] || skip_all "mlmd-inject is not built"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-plan 19
+plan 22
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -70,6 +70,12 @@ ok "the Atom feed is well-formed XML with the three posts" \
 ok "its titles are escaped text" grep -q '&lt;script&gt;' "$A/feed.atom"
 like "$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$HP/archive/denmark/feed.atom")" \
 	"atom" "served as application/atom+xml"
+as_user "$MLMCTL" -c "$T_CONF" search denmark aarhus >"$T_DIR/s.out" 2>&1
+like "$(cat "$T_DIR/s.out")" "Netværk i Aarhus" "mlmctl search finds by body text"
+as_user "$MLMCTL" -c "$T_CONF" search denmark "archive" >"$T_DIR/s2.out" 2>&1
+like "$(cat "$T_DIR/s2.out")" "no message" "a hidden (X-No-Archive) post is never found"
+as_user "$MLMCTL" -c "$T_CONF" search denmark '"unclosed' >"$T_DIR/s3.out" 2>&1
+is "$?" 65 "a query FTS5 cannot read: a clear error (exit 65)"
 rm -rf "$A"
 as_user "$MLMCTL" -c "$T_CONF" archive rebuild denmark >"$T_DIR/rb.out" 2>&1
 like "$(cat "$T_DIR/rb.out")" "denmark: [0-9]+ pages written" "mlmctl archive rebuild"
