@@ -70,13 +70,12 @@
 #include <strings.h>
 
 #include "content.h"
+#include "mime_param.h"
 #include "decorate.h"
 #include "html_text.h"
 #include "msg.h"
 #include "util.h"
 
-#define MAX_PARAMS     32
-#define PARAM_NAME_MAX 32
 #define MAX_BOUNDARY   200   /* as msg.c */
 #define MAX_SEGMENTS   64    /* RFC 2231 continuations followed */
 #define MAX_ENTITIES   10000 /* entities looked at, empty containers too */
@@ -102,12 +101,6 @@ static size_t
 next_line(size_t e, size_t n)
 {
 	return e < n ? e + 1 : n;
-}
-
-static char
-lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* ---- the filter's state ----------------------------------------------- */
@@ -269,144 +262,7 @@ copy_field(struct ctx *c, const char *p, const struct fld *f, struct buf *o)
 		puts_(c, o, c->nl);
 }
 
-/* ---- Content-Type / Content-Disposition parameters -------------------- */
-
-struct params {
-	char value[128]; /* "text/plain", "attachment": lower case */
-	size_t n;
-	struct {
-		char name[PARAM_NAME_MAX]; /* lower case */
-		size_t off, len;           /* in store */
-	} p[MAX_PARAMS];
-	struct buf store; /* unquoted values */
-};
-
-static size_t
-skip_comment(const char *s, size_t n, size_t i)
-{
-	int level = 0;
-
-	for (; i < n; i++) {
-		if (s[i] == '\\' && i + 1 < n)
-			i++;
-		else if (s[i] == '(')
-			level++;
-		else if (s[i] == ')' && --level == 0)
-			return i + 1;
-	}
-	return n;
-}
-
-/* The lenient parser of msg.c, so that both read the same values. */
-static void
-params_parse(const char *s, size_t n, struct params *ps)
-{
-	size_t i = 0, j = 0;
-
-	ps->n = 0;
-	buf_init(&ps->store, 0);
-	buf_add(&ps->store, "", 0);
-	while (i < n && s[i] != ';') {
-		if (s[i] == '(') {
-			i = skip_comment(s, n, i);
-			continue;
-		}
-		if (!is_wsp(s[i]) && s[i] != '"' && j + 1 < sizeof(ps->value))
-			ps->value[j++] = lower(s[i]);
-		i++;
-	}
-	ps->value[j] = '\0';
-	while (i < n) {
-		size_t ns, ne, k, off;
-
-		while (i < n && (is_wsp(s[i]) || s[i] == ';'))
-			i++;
-		if (i < n && s[i] == '(') {
-			i = skip_comment(s, n, i);
-			continue;
-		}
-		if (i >= n)
-			break;
-		ns = i;
-		while (i < n && s[i] != '=' && s[i] != ';' && !is_wsp(s[i]))
-			i++;
-		ne = i;
-		while (i < n && is_wsp(s[i]))
-			i++;
-		if (i >= n || s[i] != '=') {
-			while (i < n && s[i] != ';')
-				i++;
-			continue;
-		}
-		i++;
-		while (i < n && is_wsp(s[i]))
-			i++;
-		off = ps->store.len;
-		if (i < n && s[i] == '"') {
-			for (i++; i < n && s[i] != '"'; i++) {
-				if (s[i] == '\\' && i + 1 < n)
-					i++;
-				if (s[i] != '\r' && s[i] != '\n')
-					buf_addc(&ps->store, s[i]);
-			}
-			while (i < n && s[i] != ';')
-				i++;
-		} else {
-			k = i;
-			while (i < n && s[i] != ';')
-				i++;
-			j = i;
-			while (j > k && is_wsp(s[j - 1]))
-				j--;
-			for (; k < j; k++)
-				if (s[k] != '\r' && s[k] != '\n')
-					buf_addc(&ps->store, s[k]);
-		}
-		if (ps->n < MAX_PARAMS && ne - ns < PARAM_NAME_MAX && ne > ns) {
-			for (k = 0; k < ne - ns; k++)
-				ps->p[ps->n].name[k] = lower(s[ns + k]);
-			ps->p[ps->n].name[k] = '\0';
-			ps->p[ps->n].off = off;
-			ps->p[ps->n].len = ps->store.len - off;
-			ps->n++;
-		}
-	}
-}
-
-static const char *
-param(const struct params *ps, const char *name, size_t *len)
-{
-	size_t i;
-
-	for (i = 0; i < ps->n; i++)
-		if (strcmp(ps->p[i].name, name) == 0) {
-			*len = ps->p[i].len;
-			return ps->store.s + ps->p[i].off;
-		}
-	return NULL;
-}
-
-/* RFC 2231 %XX decoding. */
-static void
-pct_decode(const char *s, size_t n, struct buf *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const char *h = NULL, *l = NULL;
-
-		if (s[i] == '%' && i + 2 < n && s[i + 1] != '\0' &&
-		    s[i + 2] != '\0' &&
-		    (h = strchr(hex, lower(s[i + 1]))) != NULL &&
-		    (l = strchr(hex, lower(s[i + 2]))) != NULL) {
-			buf_addc(out, (char)((h - hex) << 4 | (l - hex)));
-			i += 2;
-		} else {
-			buf_addc(out, s[i]);
-		}
-	}
-}
+/* ---- Content-Type / Content-Disposition parameters: mime_param.h ---- */
 
 /* Past "charset'lang'" of an RFC 2231 extended value (0 if absent). */
 static size_t
@@ -427,36 +283,36 @@ ext_skip(const char *v, size_t n)
  * compared, and it is ASCII.  Returns 1 if the parameter is there.
  */
 static int
-param_name(const struct params *ps, const char *base, struct buf *out)
+param_name(const struct mime_params *ps, const char *base, struct buf *out)
 {
-	char nm[PARAM_NAME_MAX + 8];
+	char nm[MIME_PARAM_NAME_MAX + 8];
 	const char *v;
 	size_t vl, k;
 
 	snprintf(nm, sizeof(nm), "%s*", base);
-	if ((v = param(ps, nm, &vl)) != NULL) {
+	if ((v = mime_param(ps, nm, &vl)) != NULL) {
 		k = ext_skip(v, vl);
-		pct_decode(v + k, vl - k, out);
+		mime_pct_decode(v + k, vl - k, out);
 		return 1;
 	}
 	snprintf(nm, sizeof(nm), "%s*0*", base);
-	if (param(ps, nm, &vl) == NULL)
+	if (mime_param(ps, nm, &vl) == NULL)
 		snprintf(nm, sizeof(nm), "%s*0", base);
-	if (param(ps, nm, &vl) != NULL) {
+	if (mime_param(ps, nm, &vl) != NULL) {
 		struct buf raw = BUF_INIT;
 		int ext = 0;
 
 		for (k = 0; k < MAX_SEGMENTS; k++) {
 			snprintf(nm, sizeof(nm), "%s*%zu*", base, k);
-			if ((v = param(ps, nm, &vl)) != NULL) {
+			if ((v = mime_param(ps, nm, &vl)) != NULL) {
 				size_t off = k == 0 ? ext_skip(v, vl) : 0;
 
 				ext = 1;
-				pct_decode(v + off, vl - off, &raw);
+				mime_pct_decode(v + off, vl - off, &raw);
 				continue;
 			}
 			snprintf(nm, sizeof(nm), "%s*%zu", base, k);
-			if ((v = param(ps, nm, &vl)) == NULL)
+			if ((v = mime_param(ps, nm, &vl)) == NULL)
 				break;
 			buf_add(&raw, v, vl);
 		}
@@ -467,7 +323,7 @@ param_name(const struct params *ps, const char *base, struct buf *out)
 		buf_free(&raw);
 		return 1;
 	}
-	if ((v = param(ps, base, &vl)) != NULL) {
+	if ((v = mime_param(ps, base, &vl)) != NULL) {
 		msg_decode_header(v, vl, out);
 		return 1;
 	}
@@ -533,7 +389,7 @@ struct ent {
 	size_t end;
 	struct hdr h;
 	const struct fld *ct, *cte, *cd, *mv;
-	struct params ctp, cdp;
+	struct mime_params ctp, cdp;
 	char type[128];               /* as msg.c sees it, lower case */
 	int encoded;                  /* base64 or quoted-printable */
 	char name[NOTE_NAME_MAX + 1]; /* file name, printable, for the note */
@@ -642,15 +498,15 @@ ent_parse(struct ctx *c, const char *p, size_t start, size_t end,
 			e->mv = f;
 	}
 	if (e->ct)
-		params_parse(p + e->ct->vstart, e->ct->vend - e->ct->vstart,
+		mime_params_parse(p + e->ct->vstart, e->ct->vend - e->ct->vstart,
 		             &e->ctp);
 	else
-		params_parse("", 0, &e->ctp);
+		mime_params_parse("", 0, &e->ctp);
 	if (e->cd)
-		params_parse(p + e->cd->vstart, e->cd->vend - e->cd->vstart,
+		mime_params_parse(p + e->cd->vstart, e->cd->vend - e->cd->vstart,
 		             &e->cdp);
 	else
-		params_parse("", 0, &e->cdp);
+		mime_params_parse("", 0, &e->cdp);
 	if (e->ct == NULL)
 		strlcpy_(e->type, deftype, sizeof(e->type));
 	else if (type_ok(e->ctp.value))
@@ -1100,7 +956,7 @@ walk(struct ctx *c, const char *p, size_t start, size_t end, size_t depth,
 	}
 	if (strncmp(e.type, "multipart/", 10) == 0 && !sealed(e.type)) {
 		size_t bl;
-		const char *bd = param(&e.ctp, "boundary", &bl);
+		const char *bd = mime_param(&e.ctp, "boundary", &bl);
 
 		if (bd == NULL || bl == 0 || bl > MAX_BOUNDARY) {
 			fail(c, "%s without a usable boundary parameter",

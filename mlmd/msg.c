@@ -50,15 +50,13 @@
 #include <time.h>
 
 #include "addr.h"
+#include "mime_param.h"
 #include "msg.h"
 #include "msg_charset.h"
 #include "util.h"
 
 /* Recursion bound whatever max_depth the caller asks for. */
 #define MSG_HARD_DEPTH 100
-/* Parameters kept per Content-Type / Content-Disposition field. */
-#define MAX_PARAMS     32
-#define PARAM_NAME_MAX 32
 /* RFC 2046 allows 70; some mailers go further. */
 #define MAX_BOUNDARY 200
 /* RFC 2231 continuations followed per parameter. */
@@ -270,156 +268,6 @@ msg_header_raw(const struct msg *m, const char *name)
 	return NULL;
 }
 
-/* ---- Content-Type / Content-Disposition parameters --------------------- */
-
-struct params {
-	char value[128]; /* "text/plain", "attachment": lower case */
-	size_t n;
-	struct {
-		char name[PARAM_NAME_MAX]; /* lower case */
-		size_t off, len;           /* in store */
-	} p[MAX_PARAMS];
-	struct buf store; /* unquoted values */
-};
-
-static size_t
-skip_comment(const char *s, size_t n, size_t i)
-{
-	int level = 0;
-
-	for (; i < n; i++) {
-		if (s[i] == '\\' && i + 1 < n)
-			i++;
-		else if (s[i] == '(')
-			level++;
-		else if (s[i] == ')' && --level == 0)
-			return i + 1;
-	}
-	return n;
-}
-
-/*
- * Parse "type/subtype; name=value; name*0*=..." leniently: unquoted values
- * may hold spaces, a missing closing quote ends the value at the end,
- * parameters past MAX_PARAMS are ignored.
- */
-static void
-params_parse(const char *s, size_t n, struct params *ps)
-{
-	size_t i = 0, j = 0;
-
-	ps->n = 0;
-	buf_init(&ps->store, 0);
-	buf_add(&ps->store, "", 0);
-	while (i < n && s[i] != ';') {
-		if (s[i] == '(') {
-			i = skip_comment(s, n, i);
-			continue;
-		}
-		if (!is_wsp(s[i]) && s[i] != '"' && j + 1 < sizeof(ps->value))
-			ps->value[j++] = lower(s[i]);
-		i++;
-	}
-	ps->value[j] = '\0';
-	while (i < n) {
-		size_t ns, ne, k, off;
-
-		while (i < n && (is_wsp(s[i]) || s[i] == ';'))
-			i++;
-		if (i < n && s[i] == '(') {
-			i = skip_comment(s, n, i);
-			continue;
-		}
-		if (i >= n)
-			break;
-		ns = i;
-		while (i < n && s[i] != '=' && s[i] != ';' && !is_wsp(s[i]))
-			i++;
-		ne = i;
-		while (i < n && is_wsp(s[i]))
-			i++;
-		if (i >= n || s[i] != '=') {
-			while (i < n && s[i] != ';')
-				i++;
-			continue;
-		}
-		i++;
-		while (i < n && is_wsp(s[i]))
-			i++;
-		off = ps->store.len;
-		if (i < n && s[i] == '"') {
-			for (i++; i < n && s[i] != '"'; i++) {
-				if (s[i] == '\\' && i + 1 < n)
-					i++;
-				if (s[i] != '\r' && s[i] != '\n')
-					buf_addc(&ps->store, s[i]);
-			}
-			while (i < n && s[i] != ';')
-				i++;
-		} else {
-			k = i;
-			while (i < n && s[i] != ';')
-				i++;
-			j = i;
-			while (j > k && is_wsp(s[j - 1]))
-				j--;
-			for (; k < j; k++)
-				if (s[k] != '\r' && s[k] != '\n')
-					buf_addc(&ps->store, s[k]);
-		}
-		if (ps->n < MAX_PARAMS && ne - ns < PARAM_NAME_MAX && ne > ns) {
-			for (k = 0; k < ne - ns; k++)
-				ps->p[ps->n].name[k] = lower(s[ns + k]);
-			ps->p[ps->n].name[k] = '\0';
-			ps->p[ps->n].off = off;
-			ps->p[ps->n].len = ps->store.len - off;
-			ps->n++;
-		}
-	}
-}
-
-static void
-params_free(struct params *ps)
-{
-	buf_free(&ps->store);
-}
-
-/* The first parameter called name, or NULL. */
-static const char *
-param(const struct params *ps, const char *name, size_t *len)
-{
-	size_t i;
-
-	for (i = 0; i < ps->n; i++)
-		if (strcmp(ps->p[i].name, name) == 0) {
-			*len = ps->p[i].len;
-			return ps->store.s + ps->p[i].off;
-		}
-	return NULL;
-}
-
-/* RFC 2231 %XX decoding. */
-static void
-pct_decode(const char *s, size_t n, struct buf *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const char *h, *l;
-
-		if (s[i] == '%' && i + 2 < n && s[i + 1] != '\0' &&
-		    s[i + 2] != '\0' &&
-		    (h = strchr(hex, lower(s[i + 1]))) != NULL &&
-		    (l = strchr(hex, lower(s[i + 2]))) != NULL) {
-			buf_addc(out, (char)((h - hex) << 4 | (l - hex)));
-			i += 2;
-		} else {
-			buf_addc(out, s[i]);
-		}
-	}
-}
-
 /* Split an RFC 2231 extended value "charset'lang'data": charset into cs,
  * returns where data starts. */
 static size_t
@@ -449,41 +297,41 @@ ext_charset(const char *v, size_t n, char *cs, size_t cssz)
  * Outlook and Thunderbird send).  Returns 1 if the parameter is there.
  */
 static int
-param_text(const struct params *ps, const char *base, struct buf *out)
+param_text(const struct mime_params *ps, const char *base, struct buf *out)
 {
-	char nm[PARAM_NAME_MAX + 8], cs[64] = "";
+	char nm[MIME_PARAM_NAME_MAX + 8], cs[64] = "";
 	struct buf raw = BUF_INIT;
 	const char *v;
 	size_t vl, k, off;
 
 	snprintf(nm, sizeof(nm), "%s*", base);
-	if ((v = param(ps, nm, &vl)) != NULL) {
+	if ((v = mime_param(ps, nm, &vl)) != NULL) {
 		off = ext_charset(v, vl, cs, sizeof(cs));
-		pct_decode(v + off, vl - off, &raw);
+		mime_pct_decode(v + off, vl - off, &raw);
 		cs_add(out, cs, raw.s, raw.len, CS_HDR);
 		buf_free(&raw);
 		return 1;
 	}
 	snprintf(nm, sizeof(nm), "%s*0*", base);
-	if ((v = param(ps, nm, &vl)) != NULL ||
+	if ((v = mime_param(ps, nm, &vl)) != NULL ||
 	    (snprintf(nm, sizeof(nm), "%s*0", base),
-	     (v = param(ps, nm, &vl)) != NULL)) {
+	     (v = mime_param(ps, nm, &vl)) != NULL)) {
 		int ext = 0;
 
 		for (k = 0; k < MAX_SEGMENTS; k++) {
 			snprintf(nm, sizeof(nm), "%s*%zu*", base, k);
-			if ((v = param(ps, nm, &vl)) != NULL) {
+			if ((v = mime_param(ps, nm, &vl)) != NULL) {
 				off = 0;
 				if (k == 0) {
 					off =
 					    ext_charset(v, vl, cs, sizeof(cs));
 					ext = 1;
 				}
-				pct_decode(v + off, vl - off, &raw);
+				mime_pct_decode(v + off, vl - off, &raw);
 				continue;
 			}
 			snprintf(nm, sizeof(nm), "%s*%zu", base, k);
-			if ((v = param(ps, nm, &vl)) == NULL)
+			if ((v = mime_param(ps, nm, &vl)) == NULL)
 				break;
 			buf_add(&raw, v, vl);
 		}
@@ -494,7 +342,7 @@ param_text(const struct params *ps, const char *base, struct buf *out)
 		buf_free(&raw);
 		return 1;
 	}
-	if ((v = param(ps, base, &vl)) != NULL) {
+	if ((v = mime_param(ps, base, &vl)) != NULL) {
 		msg_decode_header(v, vl, out);
 		return 1;
 	}
@@ -558,13 +406,13 @@ filename_sanitise(const char *s, size_t n)
 
 /* The charset parameter as stored: lower case, printable ASCII only. */
 static char *
-charset_name(const struct params *ct)
+charset_name(const struct mime_params *ct)
 {
 	char out[64];
 	const char *v;
 	size_t vl, i, j = 0;
 
-	if ((v = param(ct, "charset", &vl)) == NULL)
+	if ((v = mime_param(ct, "charset", &vl)) == NULL)
 		return xstrdup("");
 	for (i = 0; i < vl && j + 1 < sizeof(out); i++)
 		if (v[i] > ' ' && v[i] < 127 && v[i] != '"')
@@ -630,8 +478,8 @@ is_text(const char *type)
 }
 
 static int
-add_leaf(struct ctx *c, const char *type, const struct params *ct,
-         const struct params *cd, const struct entity_hdrs *eh,
+add_leaf(struct ctx *c, const char *type, const struct mime_params *ct,
+         const struct mime_params *cd, const struct entity_hdrs *eh,
          const char *body, size_t blen, size_t depth)
 {
 	struct msg *m = c->m;
@@ -778,7 +626,7 @@ entity(struct ctx *c, size_t start, size_t end, size_t depth,
 {
 	struct msg *m = c->m;
 	struct entity_hdrs eh = {0};
-	struct params ct, cd;
+	struct mime_params ct, cd;
 	const char *type = deftype;
 	size_t body = start;
 	int rc;
@@ -852,14 +700,14 @@ entity(struct ctx *c, size_t start, size_t end, size_t depth,
 		body = start + pos;
 	}
 
-	params_parse(eh.ct != NULL ? eh.ct : "", eh.ctl, &ct);
-	params_parse(eh.cd != NULL ? eh.cd : "", eh.cdl, &cd);
+	mime_params_parse(eh.ct != NULL ? eh.ct : "", eh.ctl, &ct);
+	mime_params_parse(eh.cd != NULL ? eh.cd : "", eh.cdl, &cd);
 	if (eh.ct != NULL)
 		type = type_ok(ct.value) ? ct.value : "text/plain";
 
 	if (strncmp(type, "multipart/", 10) == 0) {
 		size_t bl;
-		const char *bd = param(&ct, "boundary", &bl);
+		const char *bd = mime_param(&ct, "boundary", &bl);
 
 		if (bd != NULL && bl > 0 && bl <= MAX_BOUNDARY)
 			rc = multipart(c, type + 10, bd, bl, body, end, depth);
@@ -875,8 +723,8 @@ entity(struct ctx *c, size_t start, size_t end, size_t depth,
 		rc = add_leaf(c, type, eh.ct ? &ct : NULL, eh.cd ? &cd : NULL,
 		              &eh, m->raw + body, end - body, depth);
 	}
-	params_free(&ct);
-	params_free(&cd);
+	mime_params_free(&ct);
+	mime_params_free(&cd);
 	return rc;
 }
 
