@@ -410,23 +410,13 @@ feedback(const struct sub_ctx *ctx, const char *spool_id,
          const struct list_conf *l, const char *address,
          const struct dsn *d)
 {
-	const struct conf *c = ctx->conf;
-	const char **names = xcalloc(c->n_lists + 1, sizeof(*names));
-	size_t n = post_lists(c, l, names, c->n_lists), i;
 	char how[400];
-	int removed = 0, r;
+	int removed;
 
 	snprintf(how, sizeof(how), "feedback report (%s) %.200s",
 	         *d->feedback_type ? d->feedback_type : "abuse",
 	         d->original_message_id);
-	for (i = 0; i < n && removed >= 0; i++) {
-		r = db_member_remove(ctx->db, names[i], address, how);
-		if (r < 0)
-			removed = -1;
-		else if (r == 0)
-			removed++;
-	}
-	free(names);
+	removed = sub_leave(ctx, l, address, how);
 	if (removed < 0)
 		return -1;
 	if (removed == 0) {

@@ -474,10 +474,8 @@ results_mail(struct run *r, const char *kind)
 
 /* ----- leaving ------------------------------------------------------------- */
 
-/* Remove address from list and, for an umbrella list, from every list it
- * gathers (the one way to stop its mail).  Members removed, or -1. */
-static int
-leave(const struct sub_ctx *ctx, const struct list_conf *l,
+int
+sub_leave(const struct sub_ctx *ctx, const struct list_conf *l,
       const char *address, const char *how)
 {
 	const char **names = xcalloc(ctx->conf->n_lists + 1, sizeof(*names));
@@ -622,7 +620,7 @@ execute(struct run *r, const char *lines)
 			if (x == 0 && send_welcome(r) < 0)
 				return -1;
 		} else if (strcmp(line, "unsubscribe") == 0) {
-			x = leave(ctx, r->l, r->person, r->how);
+			x = sub_leave(ctx, r->l, r->person, r->how);
 			if (x < 0)
 				return -1;
 			flag = x > 0 ? "r_done_unsubscribe" : "r_not_member";
@@ -1141,7 +1139,7 @@ sub_mail(const struct sub_ctx *ctx, const char *spool_id, const char *sender,
 				                 "<%.150s>",
 				           msg->message_id);
 				strlcpy_(r.person, who, sizeof(r.person));
-				x = leave(ctx, l, who, buf_str(&how));
+				x = sub_leave(ctx, l, who, buf_str(&how));
 				if (x > 0)
 					x = send_goodbye(&r);
 			}
@@ -1477,7 +1475,7 @@ sub_web_unsubscribe(const struct sub_ctx *ctx, const char *list,
 		/* The goodbye is in the language of the membership, so read
 		 * the page's language before it goes. */
 		render_page(&r, "done_unsubscribe", NULL, NULL, html, lang);
-		x = leave(ctx, l, who, how);
+		x = sub_leave(ctx, l, who, how);
 		if (x > 0 && send_goodbye(&r) < 0)
 			x = -1;
 		if (x < 0 || db_commit(ctx->db) < 0) {

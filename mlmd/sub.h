@@ -128,6 +128,12 @@ const char *sub_ignored(const struct sub_ctx *ctx, const struct list_conf *l,
 			const struct msg *msg, const char *sender,
 			const char *person, char *buf);
 
+/* Remove address from l and, for an umbrella list, from every list it
+ * gathers (the one way to stop its mail); how: the consent record.
+ * Members removed, or -1. */
+int sub_leave(const struct sub_ctx *ctx, const struct list_conf *l,
+	      const char *address, const char *how);
+
 /* Housekeeping: delete expired and long-used tokens.  Rows or -1. */
 long sub_expire(const struct sub_ctx *ctx);
 
