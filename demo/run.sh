@@ -250,7 +250,8 @@ cat <<EOF
 The web front door listens on http://127.0.0.1:8025/: confirmation and
 unsubscribe links, and the archive, e.g.
 http://127.0.0.1:8025/archive/denmark/index.html
-(pages under $home/archive/; feeds and search come later).
+http://127.0.0.1:8025/archive/denmark/search?q=aarhus
+(pages under $home/archive/, private lists under $home/private/).
 
 Send more mail:  swaks --protocol LMTP --server 127.0.0.1 --port 8024 \\
                    --from you@example.net --to denmark@lists.example.org

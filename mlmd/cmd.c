@@ -56,6 +56,9 @@ static const struct {
     {"which", CMD_WHICH, A_NONE},
     {"export", CMD_EXPORT, A_NONE},
     {"forget", CMD_FORGET, A_NONE},
+    {"archive", CMD_ARCHIVE, A_NONE},
+    /* da, sv, nb */
+    {"arkiv", CMD_ARCHIVE, A_NONE},
     /* da */
     {"tilmeld", CMD_SUBSCRIBE, A_SUB},
     {"afmeld", CMD_UNSUBSCRIBE, A_NONE},
@@ -72,14 +75,17 @@ static const struct {
     {"tilaa", CMD_SUBSCRIBE, A_SUB},
     {"peruuta", CMD_UNSUBSCRIBE, A_NONE},
     {"ohje", CMD_HELP, A_NONE},
+    {"arkisto", CMD_ARCHIVE, A_NONE},
     /* is */
     {"skr\xc3\xa1", CMD_SUBSCRIBE, A_SUB},
     {"afskr\xc3\xa1", CMD_UNSUBSCRIBE, A_NONE},
     {"hj\xc3\xa1lp", CMD_HELP, A_NONE},
-    /* ar: اشتراك إلغاء مساعدة */
+    {"safn", CMD_ARCHIVE, A_NONE},
+    /* ar: اشتراك إلغاء مساعدة أرشيف */
     {"\xd8\xa7\xd8\xb4\xd8\xaa\xd8\xb1\xd8\xa7\xd9\x83", CMD_SUBSCRIBE, A_SUB},
     {"\xd8\xa5\xd9\x84\xd8\xba\xd8\xa7\xd8\xa1", CMD_UNSUBSCRIBE, A_NONE},
     {"\xd9\x85\xd8\xb3\xd8\xa7\xd8\xb9\xd8\xaf\xd8\xa9", CMD_HELP, A_NONE},
+    {"\xd8\xa3\xd8\xb1\xd8\xb4\xd9\x8a\xd9\x81", CMD_ARCHIVE, A_NONE},
 };
 
 static const char *const names[] = {
@@ -88,7 +94,8 @@ static const char *const names[] = {
     [CMD_NOMAIL] = "nomail",       [CMD_LANGUAGE] = "language",
     [CMD_HELP] = "help",           [CMD_LISTS] = "lists",
     [CMD_WHICH] = "which",         [CMD_EXPORT] = "export",
-    [CMD_FORGET] = "forget",       [CMD_UNKNOWN] = "unknown",
+    [CMD_FORGET] = "forget",       [CMD_ARCHIVE] = "archive",
+    [CMD_UNKNOWN] = "unknown",
 };
 
 /* Reply and forward markers stripped from the Subject (before a ':'). */

@@ -23,7 +23,8 @@ enum cmd_kind {
 	CMD_WHICH,
 	CMD_EXPORT,
 	CMD_FORGET,
-	CMD_UNKNOWN /* line: what was not understood */
+	CMD_ARCHIVE, /* the member's way into the list's archive */
+	CMD_UNKNOWN  /* line: what was not understood */
 };
 
 #define CMD_LINE_MAX 120

@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <confuse.h>
@@ -364,6 +365,12 @@ static const struct enum_name dmarc_threshold_names[] = {
     {"reject", 2},
     {NULL, 0},
 };
+/* What erasing a person does to their archived posts (conf.h). */
+static const struct enum_name erasure_names[] = {
+    {"pseudonymise", ERASE_PSEUDONYMISE},
+    {"remove", ERASE_REMOVE},
+    {NULL, 0},
+};
 /* Languages that have templates (templates/<lang>/). */
 static const struct enum_name language_names[] = {
     {"en", 0}, {"da", 0}, {"sv", 0}, {"nb", 0},
@@ -425,6 +432,33 @@ bad(const struct where *w, const char *opt, unsigned idx, const char *fmt, ...)
 	va_end(ap);
 	errs_add(w->e, line, "%s", buf_str(&b));
 	buf_free(&b);
+}
+
+/*
+ * A time zone name the C library can use: "UTC", or a file of the
+ * system's zone database (TZDIR, else /usr/share/zoneinfo) named with
+ * letters, digits, "_+-" and single slashes, never "..".
+ */
+static int
+timezone_ok(const char *tz)
+{
+	const char *dir = getenv("TZDIR"), *p;
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int ok;
+
+	if (strcmp(tz, "UTC") == 0)
+		return 1;
+	if (!*tz || *tz == '/' || strstr(tz, "..") || strstr(tz, "//"))
+		return 0;
+	for (p = tz; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_+-/", *p))
+			return 0;
+	buf_printf(&path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo",
+	           tz);
+	ok = stat(buf_str(&path), &st) == 0 && S_ISREG(st.st_mode);
+	buf_free(&path);
+	return ok;
 }
 
 /* A string value without control characters and within the limit. */
@@ -875,6 +909,8 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	             &c->held_lifetime);
 	if (get_enum(w, "dmarc_threshold", dmarc_threshold_names, &v2) == 0)
 		c->dmarc_threshold = v2;
+	if (get_enum(w, "archive_erasure", erasure_names, &v2) == 0)
+		c->archive_erasure = v2;
 	{
 		unsigned i, n = cfg_size(w->sec, "dmarc_override");
 
@@ -1037,6 +1073,17 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 		l->language = xstrdup(cfg_getstr(sec, "language"));
 	else
 		l->language = xstrdup("en");
+	l->timezone = get_text(&w, "timezone", 0, 64);
+	if (l->timezone && !timezone_ok(l->timezone)) {
+		bad(&w, "timezone", 0,
+		    "timezone: '%s' is not a time zone of the system's "
+		    "database (like \"Europe/Copenhagen\" or \"UTC\")",
+		    l->timezone);
+		free(l->timezone);
+		l->timezone = NULL;
+	}
+	if (!l->timezone)
+		l->timezone = xstrdup("UTC");
 	if (get_enum(&w, "posting", posting_names, &v) == 0)
 		l->posting = (enum posting)v;
 	if (get_enum(&w, "nonmember", nonmember_names, &v) == 0)
@@ -1272,6 +1319,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("address", NULL, CFGF_NONE),
 	    CFG_STR("description", "", CFGF_NONE),
 	    CFG_STR("language", "en", CFGF_NONE),
+	    CFG_STR("timezone", "UTC", CFGF_NONE),
 	    CFG_STR("posting", "members", CFGF_NONE),
 	    CFG_STR("nonmember", "hold", CFGF_NONE),
 	    CFG_STR("archive", "public", CFGF_NONE),
@@ -1323,6 +1371,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_INT("confirm_hourly", 500, CFGF_NONE),
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
 	    CFG_STR("dmarc_threshold", "quarantine", CFGF_NONE),
+	    CFG_STR("archive_erasure", "pseudonymise", CFGF_NONE),
 	    CFG_STR_LIST("dmarc_override", NULL, CFGF_NONE),
 	    CFG_STR_LIST("filter_command", NULL, CFGF_NONE),
 	    CFG_STR("filter_mode", "headers", CFGF_NONE),
@@ -1477,6 +1526,7 @@ conf_free(struct conf *c)
 		free(l->name);
 		free(l->address);
 		free(l->description);
+		free(l->timezone);
 		free(l->language);
 		free(l->subject_prefix);
 		for (j = 0; j < l->n_owners; j++)
@@ -1629,6 +1679,8 @@ conf_print(const struct conf *c, FILE *f)
 	        c->confirm_domain_hourly, c->confirm_hourly, c->held_lifetime);
 	fprintf(f, "dmarc_threshold = %s\n",
 	        c->dmarc_threshold == 2 ? "reject" : "quarantine");
+	fprintf(f, "archive_erasure = %s\n",
+	        enum_name(erasure_names, c->archive_erasure));
 	print_strs(f, "dmarc_override", c->dmarc_override,
 	           c->n_dmarc_override);
 	print_strs(f, "filter_command", c->filter_command,
@@ -1649,6 +1701,7 @@ conf_print(const struct conf *c, FILE *f)
 		fputs("\n\tdescription = ", f);
 		print_str(f, l->description);
 		fprintf(f, "\n\tlanguage = \"%s\"\n", l->language);
+		fprintf(f, "\ttimezone = \"%s\"\n", l->timezone);
 		fprintf(f, "\tposting = %s\n", conf_posting_name(l->posting));
 		fprintf(f, "\tnonmember = %s\n",
 		        conf_nonmember_name(l->nonmember));
@@ -1682,4 +1735,18 @@ conf_print(const struct conf *c, FILE *f)
 		fprintf(f, "\tdmarc = %s\n}\n",
 		        enum_name(dmarc_names, l->dmarc));
 	}
+}
+
+int
+conf_web_base(const struct conf *c, struct buf *out)
+{
+	size_t start = out->len;
+
+	if (c->base_url && *c->base_url)
+		buf_adds(out, c->base_url);
+	else if (c->http && *c->http)
+		buf_printf(out, "http://%s", c->http);
+	while (out->len > start && out->s[out->len - 1] == '/')
+		out->s[--out->len] = '\0';
+	return out->len > start;
 }

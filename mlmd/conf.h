@@ -23,12 +23,15 @@ enum archive_mode { ARCH_PUBLIC, ARCH_PRIVATE, ARCH_NONE };
 enum digest_freq { DIGEST_NONE, DIGEST_DAILY, DIGEST_WEEKLY, DIGEST_MONTHLY };
 enum reply_to { REPLY_LIST, REPLY_AUTHOR };
 enum dmarc_mode { DMARC_MUNGE, DMARC_WRAP, DMARC_NONE, DMARC_ALWAYS };
+/* archive_erasure: what `mlmctl person erase` does to archived posts */
+enum erasure { ERASE_PSEUDONYMISE, ERASE_REMOVE };
 
 struct list_conf {
 	char *name;        /* local part of the posting address, lower case */
 	char *address;     /* name@domain */
 	char *description;
 	char *language;    /* "en", "da", "sv", "nb", "fi", "is", "ar" */
+	char *timezone;    /* IANA name for dates shown to people ("UTC") */
 	enum posting posting;
 	enum nonmember nonmember;
 	enum archive_mode archive;
@@ -92,6 +95,7 @@ struct conf {
 	int confirm_domain_hourly; /* confirmations per hour to one domain */
 	int confirm_hourly;        /* confirmations per hour in all */
 	long held_lifetime;        /* a held post waits this long (14 d) */
+	int archive_erasure;       /* enum erasure (pseudonymise) */
 	int dmarc_threshold;       /* the weakest policy that is mitigated:
 	                            * 1 quarantine (default), 2 reject (as
 	                            * enum dmarc_policy in dmarc.h) */
@@ -135,6 +139,10 @@ void conf_print(const struct conf *c, FILE *f);
 const char *conf_posting_name(enum posting p);
 const char *conf_nonmember_name(enum nonmember n);
 const char *conf_archive_name(enum archive_mode a);
+struct buf;
+/* Append the web address of mlmd's pages without a trailing '/':
+ * base_url, else http://LISTENER; 1 if there is one, 0 if not. */
+int conf_web_base(const struct conf *c, struct buf *out);
 const char *conf_digest_name(enum digest_freq d);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sysexits.h>
 
 #include "addr.h"
+#include "archive.h"
 #include "buf.h"
 #include "conf.h"
 #include "ctl.h"
@@ -38,7 +39,7 @@ ctl_person(struct ctl *ctl, int argc, char **argv)
 	char addr[ADDR_MAX + 1];
 	struct buf json = BUF_INIT;
 	struct db *db;
-	long n;
+	long n, posts = 0;
 	int ex;
 
 	if (argc != 3 ||
@@ -63,17 +64,30 @@ ctl_person(struct ctl *ctl, int argc, char **argv)
 		buf_free(&json);
 		return ctl_flush_stdout();
 	}
+	/* the archive first: its pages are rewritten from the rows that
+	 * still name the person */
+	if (archive_person_erase(ctl->conf, db, addr, &posts) < 0) {
+		fprintf(stderr, "mlmctl: person erase: the archive could not "
+		                "be rewritten (see the log); run it again\n");
+		return EX_TEMPFAIL;
+	}
 	n = db_person_erase(db, addr);
 	if (n < 0) {
 		fprintf(stderr, "mlmctl: person erase: database error, nothing "
 		                "erased (try again)\n");
 		return EX_TEMPFAIL;
 	}
-	if (n == 0) {
+	if (n + posts == 0) {
 		printf("nothing is held about %s\n", addr);
 		ex = ctl_flush_stdout();
 		return ex != EX_OK ? ex : EX_NOUSER;
 	}
-	printf("erased %s (%ld records removed or made anonymous)\n", addr, n);
+	if (posts)
+		printf("%s: %ld archived posts %s\n", addr, posts,
+		       ctl->conf->archive_erasure == ERASE_REMOVE
+		           ? "removed from the archive"
+		           : "no longer show who wrote them");
+	printf("erased %s (%ld records removed or made anonymous)\n", addr,
+	       n + posts);
 	return ctl_flush_stdout();
 }

@@ -354,6 +354,8 @@ int db_bounce_members(struct db *db, const char *list,
 		      int (*fn)(const char *address,
 				const struct member_bounce *mb, void *arg),
 		      void *arg);
+/* ----- the archive (db_archive.c) --------------------------------------- */
+
 /* An archived message (table messages); strings borrowed during the
  * callback. */
 struct arch_row {
@@ -362,30 +364,69 @@ struct arch_row {
 	const char *in_reply_to, *refs, *month;
 	time_t date;
 	size_t size;
+	long long thread;       /* thread_id: the row of the thread's root */
+	const char *thread_mid; /* the root's Message-ID (names the thread) */
+	int erased;             /* the author was erased (pseudonymised) */
 };
 /* The public messages of list in month (by date); fn non-zero stops. */
 int db_archive_month(struct db *db, const char *list, const char *month,
 		     int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* The public messages of one thread (by date). */
+int db_archive_thread(struct db *db, const char *list, long long thread,
+		      int (*fn)(const struct arch_row *r, void *arg),
+		      void *arg);
 /* One public message: fn's value, 1 if none (or hidden), -1. */
 int db_archive_get(struct db *db, const char *list, const char *message_id,
 		   int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* The public message just after (dir > 0) or before (dir < 0) the one
+ * at (date, id) in list's date order: fn's value, 1 if none, -1. */
+int db_archive_next(struct db *db, const char *list, time_t date,
+		    long long id, int dir,
+		    int (*fn)(const struct arch_row *r, void *arg), void *arg);
 /* The n newest public messages of list, newest first. */
 int db_archive_latest(struct db *db, const char *list, int n,
 		      int (*fn)(const struct arch_row *r, void *arg),
 		      void *arg);
-/* Full-text search (FTS5 query syntax: words, "phrases", subject:,
- * author:, OR, NOT) in list's public messages, best first, at most
- * limit; fn gets a snippet of the body.  0, -1 on a database error, -2
- * with SQLite's message in err when the query cannot be read. */
-int db_archive_search(struct db *db, const char *list, const char *query,
-		      int limit,
+/* The n threads of list with the newest messages, newest first: each
+ * thread's first public message, its count and its last date. */
+int db_archive_threads(struct db *db, const char *list, int n,
+		       int (*fn)(const struct arch_row *first, long count,
+				 time_t last, void *arg),
+		       void *arg);
+/* A search: match is an FTS5 query (words, "phrases", subject:,
+ * author:, OR, NOT; NULL or "" for every message, newest first); after
+ * and before bound the date (0: unbounded); limit and offset page. */
+struct arch_query {
+	const char *match;
+	time_t after, before;
+	int limit;
+	long offset;
+	const char *mark_open, *mark_close; /* around hits in snippets
+	                                     * (NULL: "[" and "]") */
+};
+/* Full-text search in list's public messages, best first; fn gets a
+ * snippet of the body; *total (if not NULL) the number of hits.  0, -1
+ * on a database error, -2 with SQLite's message in err when the query
+ * cannot be read. */
+int db_archive_search(struct db *db, const char *list,
+		      const struct arch_query *q,
 		      int (*fn)(const struct arch_row *r, const char *snippet,
 				void *arg),
-		      void *arg, struct buf *err);
+		      void *arg, long *total, struct buf *err);
 /* Months with public messages, newest first, with their counts. */
 int db_archive_months(struct db *db, const char *list,
 		      int (*fn)(const char *month, long n, void *arg),
 		      void *arg);
+/* The public messages of list sent by address. */
+int db_archive_by_author(struct db *db, const char *list, const char *address,
+			 int (*fn)(const struct arch_row *r, void *arg),
+			 void *arg);
+/* Erase address from list's archive: its posts lose name and address
+ * (erased = 1), and with remove they are hidden and dropped from the
+ * search index too.  Rows changed, or -1. */
+long db_archive_erase(struct db *db, const char *list, const char *address,
+		      int remove);
+
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

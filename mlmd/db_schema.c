@@ -473,6 +473,16 @@ static const char schema_2[] =
 static const char schema_3[] =
     "ALTER TABLE outbound ADD COLUMN member INTEGER;\n";
 
+/*
+ * Migration 4: the archive (issue 6).  messages_list_date serves the
+ * previous/next-by-date links and the newest messages; erased marks a
+ * post whose author was erased with archive_erasure = pseudonymise (its
+ * pages show no name, its raw copy no sender).
+ */
+static const char schema_4[] =
+    "CREATE INDEX messages_list_date ON messages(list, date, id);\n"
+    "ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;\n";
+
 static const struct migration {
 	int version;
 	const char *what; /* for the log */
@@ -481,6 +491,7 @@ static const struct migration {
     {1, "foundation schema", schema_1},
     {2, "posting and delivery", schema_2},
     {3, "joining and leaving", schema_3},
+    {4, "the archive", schema_4},
 };
 
 int

@@ -171,8 +171,8 @@ peer_name(const struct sockaddr *sa, char *out, size_t outsz)
 
 /*
  * The path of a request as it may appear in the log: printable ASCII,
- * cut at LOG_PATH_MAX, and the capability tokens of /c/ and /u/ reduced
- * to their first TOKEN_SHOWN characters.
+ * cut at LOG_PATH_MAX, and the capability tokens of /c/, /u/ and /p/
+ * (personal archive links) reduced to their first TOKEN_SHOWN characters.
  */
 static void
 log_path(const char *raw, char *out, size_t outsz)
@@ -180,7 +180,8 @@ log_path(const char *raw, char *out, size_t outsz)
 	size_t n = strcspn(raw, "?"), keep = n, i, o = 0;
 	int cut = 0;
 
-	if ((strncmp(raw, "/c/", 3) == 0 || strncmp(raw, "/u/", 3) == 0) &&
+	if ((strncmp(raw, "/c/", 3) == 0 || strncmp(raw, "/u/", 3) == 0 ||
+	     strncmp(raw, "/p/", 3) == 0) &&
 	    n > 3 + TOKEN_SHOWN) {
 		keep = 3 + TOKEN_SHOWN;
 		cut = 1;
@@ -458,6 +459,40 @@ serve_static(struct request *rq, const struct route *rt, const char *path)
 	return queue(rq, 200, r, CSP_STATIC, HTTP_STATIC_CACHE_AGE);
 }
 
+/*
+ * What a handler fills in (pub, first: http_resp_file() casts back, as
+ * http_req_field() does) and the file http_resp_file() chose.
+ */
+struct response {
+	struct http_resp pub;
+	int fd; /* the answer's file, or -1 */
+	off_t size;
+};
+
+int
+http_resp_file(struct http_resp *resp, const char *dir, const char *rest)
+{
+	struct response *rs = (struct response *)(void *)resp;
+	struct stat st;
+	const char *name;
+	int dirfd, fd;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	fd = open_below(dirfd, rest, &st, &name);
+	close(dirfd);
+	if (fd < 0)
+		return -1;
+	if (rs->fd >= 0)
+		close(rs->fd);
+	rs->fd = fd;
+	rs->size = st.st_size;
+	resp->status = 200;
+	resp->content_type = type_of(name);
+	return 0;
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
 static int
@@ -503,7 +538,8 @@ dispatch(struct request *rq, const char *path)
 {
 	struct http *h = rq->h;
 	const struct route *rt = NULL;
-	struct http_resp resp;
+	struct response rs;
+	struct http_resp *resp = &rs.pub;
 	struct MHD_Response *r;
 	const char *q;
 	char *body;
@@ -526,40 +562,57 @@ dispatch(struct request *rq, const char *path)
 	rq->pub.accept_language = header(rq, "Accept-Language");
 	rq->pub.peer = rq->c ? rq->c->peer : "?";
 	rq->pub.forwarded_for = header(rq, "X-Forwarded-For");
-	memset(&resp, 0, sizeof(resp));
-	resp.status = 200;
-	resp.content_type = HTML_TYPE;
-	buf_init(&resp.body, 0);
-	rt->fn(rt->arg, &rq->pub, &resp);
+	memset(&rs, 0, sizeof(rs));
+	rs.fd = -1;
+	resp->status = 200;
+	resp->content_type = HTML_TYPE;
+	buf_init(&resp->body, 0);
+	rt->fn(rt->arg, &rq->pub, resp);
 
-	status = resp.status;
+	status = resp->status;
 	if (status < 200 || status > 599) {
 		log_warn("http: handler for %s gave status %d", rt->prefix,
 		         status);
-		buf_free(&resp.body);
+		buf_free(&resp->body);
+		if (rs.fd >= 0)
+			close(rs.fd);
 		return error_page(rq, 500, NULL);
 	}
-	body = buf_detach(&resp.body, &n);
-	r = MHD_create_response_from_buffer_with_free_callback(n, body, free);
-	if (!r) {
-		free(body);
-		return MHD_NO;
+	if (rs.fd >= 0) {
+		/* http_resp_file(): the file is the answer. */
+		buf_free(&resp->body);
+		r = MHD_create_response_from_fd((uint64_t)rs.size, rs.fd);
+		if (!r) {
+			close(rs.fd);
+			return error_page(rq, 500, NULL);
+		}
+		MHD_add_response_header(r, "X-Robots-Tag", "noindex, nofollow");
+	} else {
+		body = buf_detach(&resp->body, &n);
+		r = MHD_create_response_from_buffer_with_free_callback(n, body,
+		                                                       free);
+		if (!r) {
+			free(body);
+			return MHD_NO;
+		}
 	}
 	/* MHD refuses values with CR or LF: a bad Location is a 500. */
 	if (MHD_add_response_header(r, "Content-Type",
-	                            resp.content_type ? resp.content_type
-	                                              : HTML_TYPE) != MHD_YES ||
-	    (resp.location && MHD_add_response_header(
-	                          r, "Location", resp.location) != MHD_YES) ||
-	    (resp.content_language &&
+	                            resp->content_type
+	                                ? resp->content_type
+	                                : HTML_TYPE) != MHD_YES ||
+	    (resp->location && MHD_add_response_header(
+	                           r, "Location", resp->location) != MHD_YES) ||
+	    (resp->content_language &&
 	     MHD_add_response_header(r, "Content-Language",
-	                             resp.content_language) != MHD_YES)) {
+	                             resp->content_language) != MHD_YES)) {
 		log_warn("http: handler for %s gave a bad header", rt->prefix);
 		MHD_destroy_response(r);
 		return error_page(rq, 500, NULL);
 	}
-	return queue(rq, status, r, CSP_PAGE,
-	             resp.cacheable ? HTTP_CACHE_AGE : 0);
+	/* A file may link its stylesheet, as the static mount's do. */
+	return queue(rq, status, r, rs.fd >= 0 ? CSP_STATIC : CSP_PAGE,
+	             resp->cacheable ? HTTP_CACHE_AGE : 0);
 }
 
 /* MHD's post processor calls this for each (piece of a) form field. */

@@ -109,6 +109,20 @@ int http_route(struct http *h, const char *prefix, http_handler_fn *fn,
  * directory.
  */
 int http_static(struct http *h, const char *prefix, const char *dir);
+/*
+ * From a handler: answer with the regular file rest (a decoded path) below
+ * the directory dir, chosen as http_static() does (the same refusals: "..",
+ * hidden segments, backslashes, symbolic links, dir itself a symbolic
+ * link, anything but regular files; a directory gives its index.html)
+ * and typed by its extension like the static files.  For files that only
+ * a handler may hand out (a private archive behind a personal link): dir
+ * is opened per call, the answer carries X-Robots-Tag: noindex, and
+ * resp->cacheable (0 by default: no-store) sets Cache-Control; no ETag.
+ * resp must be the one the handler was given.  0: resp->status is 200,
+ * resp->content_type set, and the file replaces any body; -1 refused or
+ * absent (resp unchanged: the handler answers, e.g. 404).
+ */
+int http_resp_file(struct http_resp *resp, const char *dir, const char *rest);
 /* Stop listening, close every connection, drop the loop's fd and timer. */
 void http_free(struct http *h);
 

@@ -524,6 +524,7 @@ add_leaf(struct ctx *c, const char *type, const struct mime_params *ct,
 		dlen = blen;
 	}
 	part->size = dlen;
+	part->encoding = mech;
 	part->body = body;
 	part->body_len = blen;
 	if (is_text(type)) {
@@ -1276,4 +1277,24 @@ msg_free(struct msg *m)
 	free(m->parts);
 	free(m->raw);
 	free(m);
+}
+
+int
+msg_part_decode(const struct msg_part *p, struct buf *out)
+{
+	char *dec = NULL;
+	size_t idx = 0, dlen = 0;
+	int rc;
+
+	if (p->encoding == MAILMIME_MECHANISM_8BIT ||
+	    p->encoding == MAILMIME_MECHANISM_7BIT ||
+	    p->encoding == MAILMIME_MECHANISM_BINARY || p->body_len == 0)
+		return buf_add(out, p->body, p->body_len);
+	if (mailmime_part_parse(p->body, p->body_len, &idx, p->encoding, &dec,
+	                        &dlen) != MAILIMF_NO_ERROR ||
+	    dec == NULL)
+		return buf_add(out, p->body, p->body_len);
+	rc = buf_add(out, dec, dlen);
+	mmap_string_unref(dec);
+	return rc;
 }

@@ -43,6 +43,8 @@ struct msg_part {
 	const char *body;  /* the part's body as in the message (still
 			    * transfer-encoded), pointing into msg.raw */
 	size_t body_len;
+	int encoding;      /* its transfer encoding (libetpan's
+			    * MAILMIME_MECHANISM_*): msg_part_decode() */
 };
 
 struct msg {
@@ -92,6 +94,10 @@ extern const struct msg_limits msg_default_limits;
 int msg_parse(const char *data, size_t len, const struct msg_limits *lim,
 	      struct msg **out, struct buf *err);
 void msg_free(struct msg *m);
+
+/* Append the decoded bytes of part p (base64 / quoted-printable undone)
+ * to out.  0, or -1 if out's cap is reached. */
+int msg_part_decode(const struct msg_part *p, struct buf *out);
 
 /* The first header called name (case-insensitive), decoded, or NULL. */
 const char *msg_header(const struct msg *m, const char *name);

@@ -438,16 +438,27 @@ put_size(struct ren *r, size_t size)
 static void
 put_attachment(struct ren *r, const struct msg_part *p, size_t idx)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, href = BUF_INIT, dl = BUF_INIT;
 	const char *base = r->o ? r->o->attach_base : NULL;
 
 	buf_printf(&b, "%zu", idx);
+	if (r->o && r->o->attach_link) {
+		r->o->attach_link(r->o->attach_arg, r->o->msg, idx, &href, &dl);
+	} else if (base) {
+		buf_adds(&href, base);
+		buf_add(&href, b.s, b.len);
+	}
 	puts_(r, "<li>");
-	if (base) {
+	if (href.len) {
 		puts_(r, "<a href=\"");
-		put_text(r, base, strlen(base), 0);
-		put(r, b.s, b.len);
-		puts_(r, "\" " REL ">");
+		put_text(r, href.s, href.len, 0);
+		puts_(r, "\" " REL);
+		if (dl.len) {
+			puts_(r, " download=\"");
+			put_text(r, dl.s, dl.len, 1);
+			puts_(r, "\"");
+		}
+		puts_(r, ">");
 	}
 	puts_(r, "<span class=\"name\">");
 	if (p->filename && *p->filename)
@@ -457,7 +468,7 @@ put_attachment(struct ren *r, const struct msg_part *p, size_t idx)
 		put(r, b.s, b.len);
 	}
 	puts_(r, "</span>");
-	if (base)
+	if (href.len)
 		puts_(r, "</a>");
 	puts_(r, " <span class=\"type\">");
 	put_text(r, p->type ? p->type : "", p->type ? strlen(p->type) : 0, 1);
@@ -465,6 +476,8 @@ put_attachment(struct ren *r, const struct msg_part *p, size_t idx)
 	put_size(r, p->size);
 	puts_(r, "</span></li>\n");
 	buf_free(&b);
+	buf_free(&href);
+	buf_free(&dl);
 }
 
 static int

@@ -28,6 +28,17 @@ struct msghtml_opts {
 	 * m->parts (decimal, from 0).  NULL: listed without links.
 	 */
 	const char *attach_base;
+	/*
+	 * Or, when set (it wins over attach_base): called for each listed
+	 * attachment, appends its link to href (trusted, escaped as an
+	 * attribute all the same) and a safe file name to save it under to
+	 * download (may stay empty); the link then carries
+	 * download="NAME".  An empty href: listed without a link.
+	 */
+	void (*attach_link)(void *arg, const struct msg *m, size_t idx,
+			    struct buf *href, struct buf *download);
+	void *attach_arg;
+	const struct msg *msg; /* the message, for attach_link */
 };
 
 /*

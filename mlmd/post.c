@@ -889,13 +889,14 @@ search_text(const struct msg *msg)
 	return buf_detach(&t, NULL);
 }
 
-static int
-archive_row(const struct post_ctx *ctx, struct post_plan *p,
-            const struct list_conf *l, long long *row)
+int
+post_archive_msg(struct db *db, const struct list_conf *l,
+                 const struct msg *msg, const char *message_id,
+                 const char *store_path, time_t received, size_t size,
+                 long long *row)
 {
-	const struct msg *msg = p->msg;
 	struct archived ar;
-	struct buf refs = BUF_INIT, path = BUF_INIT;
+	struct buf refs = BUF_INIT;
 	const char *no = msg_header(msg, "X-No-Archive");
 	const char *arch = msg_header(msg, "Archive");
 	char *text;
@@ -904,27 +905,39 @@ archive_row(const struct post_ctx *ctx, struct post_plan *p,
 
 	for (i = 0; i < msg->n_references; i++)
 		buf_printf(&refs, "%s%s", i ? " " : "", msg->references[i]);
-	buf_printf(&path, "store/%s", p->spool_id);
 	text = search_text(msg);
 	memset(&ar, 0, sizeof(ar));
 	ar.list = l->name;
-	ar.message_id = p->message_id;
-	ar.path = buf_str(&path);
+	ar.message_id = message_id;
+	ar.path = store_path;
 	ar.from_name = msg->from.name;
 	ar.from_addr = msg->from.addr;
 	ar.subject = msg->subject;
 	ar.date = msg->date;
-	ar.received = p->received;
+	ar.received = received;
 	ar.in_reply_to = msg->in_reply_to;
 	ar.refs = buf_str(&refs);
-	ar.size = p->size;
+	ar.size = size;
 	ar.hidden = l->archive == ARCH_NONE ||
 	            (no && str_has_prefix_ci(no, "yes")) ||
 	            (arch && str_has_prefix_ci(arch, "no"));
 	ar.text = text;
-	rc = db_message_add(ctx->db, &ar, row);
+	rc = db_message_add(db, &ar, row);
 	free(text);
 	buf_free(&refs);
+	return rc;
+}
+
+static int
+archive_row(const struct post_ctx *ctx, struct post_plan *p,
+            const struct list_conf *l, long long *row)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_printf(&path, "store/%s", p->spool_id);
+	rc = post_archive_msg(ctx->db, l, p->msg, p->message_id,
+	                      buf_str(&path), p->received, p->size, row);
 	buf_free(&path);
 	return rc < 0 ? -1 : 0;
 }

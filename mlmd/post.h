@@ -19,6 +19,7 @@
 #define MLMD_POST_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -109,6 +110,17 @@ const char *post_plan_message_id(const struct post_plan *p);
 /* A DMARC resolver with conf's dmarc_override entries (free with
  * dmarc_free()). */
 struct dmarc *post_dmarc_new(const struct conf *c);
+
+/*
+ * Record msg (stored at store_path, relative to home) in list's archive
+ * index with its search text, hidden if the list keeps no archive or the
+ * message asks not to be archived (X-No-Archive: yes, Archive: no).
+ * db_message_add()'s value: 0 added (*row set), 1 there already, -1.
+ */
+int post_archive_msg(struct db *db, const struct list_conf *l,
+		     const struct msg *msg, const char *message_id,
+		     const char *store_path, time_t received, size_t size,
+		     long long *row);
 
 /* The permalink of a post in the archive:
  * BASE_URL/archive/LIST/m/HASH.html (HASH: 16 hex digits of BLAKE2b of

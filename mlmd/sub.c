@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch_access.h"
+#include "archive.h"
 #include "cmd.h"
 #include "compose.h"
 #include "conf.h"
@@ -89,6 +91,7 @@ struct run {
 	size_t n_res;
 	struct buf actions;        /* pending action lines */
 	int help, show_lists, show_which, throttled, pending_sub;
+	int want_archive;          /* a member asked for the archive link */
 	int n_files;
 	char how[300];             /* consent record of what is confirmed */
 	int failed;
@@ -174,17 +177,6 @@ rtl(const char *lang)
 /* ----- template variables -------------------------------------------------- */
 
 static void
-web_base(const struct conf *c, struct buf *out)
-{
-	if (c->base_url && *c->base_url)
-		buf_adds(out, c->base_url);
-	else if (c->http && *c->http)
-		buf_printf(out, "http://%s", c->http);
-	while (out->len && out->s[out->len - 1] == '/')
-		out->s[--out->len] = '\0';
-}
-
-static void
 common_vars(const struct run *r, struct tmpl_vars *v)
 {
 	const struct conf *c = r->ctx->conf;
@@ -207,7 +199,7 @@ common_vars(const struct run *r, struct tmpl_vars *v)
 	if (l->archive == ARCH_PUBLIC && c->base_url && *c->base_url) {
 		struct buf b = BUF_INIT;
 
-		web_base(c, &b);
+		conf_web_base(c, &b);
 		tmpl_vars_setf(v, "archive_url", "%s/archive/%s/", buf_str(&b),
 		               l->name);
 		buf_free(&b);
@@ -519,6 +511,55 @@ send_goodbye(struct run *r)
 	return rc;
 }
 
+/* ----- the archive ---------------------------------------------------------- */
+
+/*
+ * private_archive_url: r->person's personal link to r->l's private
+ * archive (arch_access.h), or "" (not private, no web address, no
+ * member).  0 / -1.
+ */
+static int
+private_archive_var(struct run *r, struct tmpl_vars *v)
+{
+	struct buf url = BUF_INIT;
+	int x = 1;
+
+	if (r->l->archive == ARCH_PRIVATE)
+		x = arch_access_url(r->ctx->conf, r->ctx->db, r->ctx->key,
+		                    r->l->name, r->person, &url);
+	tmpl_vars_set(v, "private_archive_url", x == 0 ? buf_str(&url) : "");
+	buf_free(&url);
+	return x < 0 ? -1 : 0;
+}
+
+/*
+ * The answer to `archive` from a member: the personal link of a private
+ * archive, the public address of a public one, or that there is none.
+ * It goes to the member's own address, like every immediate answer, and
+ * counts as a notice (REPLY_LIMIT).  0, 1 not sent (limit), -1.
+ */
+static int
+send_archive_link(struct run *r)
+{
+	struct tmpl_vars *v = tmpl_vars_new();
+	const char *pub, *priv;
+	int rc = -1;
+
+	common_vars(r, v); /* archive_url: set for a public archive */
+	if (private_archive_var(r, v) == 0) {
+		pub = tmpl_vars_get(v, "archive_url");
+		priv = tmpl_vars_get(v, "private_archive_url");
+		tmpl_vars_set_bool(v, "no_archive", r->l->archive == ARCH_NONE);
+		/* An archive, but no web address to give for it. */
+		tmpl_vars_set_bool(v, "no_web_archive",
+		                   r->l->archive != ARCH_NONE &&
+		                       !(pub && *pub) && !(priv && *priv));
+		rc = send_mail(r, "archive_link.txt", v, "notice", NULL);
+	}
+	tmpl_vars_free(v);
+	return rc;
+}
+
 /* ----- executing a confirmed token ----------------------------------------- */
 
 static int
@@ -536,6 +577,10 @@ send_welcome(struct run *r)
 	tmpl_vars_set_bool(v, "nomail", f.nomail);
 	tmpl_vars_set_bool(v, "announce", r->l->posting == POST_ANNOUNCE);
 	tmpl_vars_set_bool(v, "moderated", r->l->posting == POST_MODERATED);
+	if (private_archive_var(r, v) < 0) {
+		tmpl_vars_free(v);
+		return -1;
+	}
 	rc = send_mail(r, "welcome.txt", v, "reply", NULL);
 	tmpl_vars_free(v);
 	return rc;
@@ -673,7 +718,9 @@ execute(struct run *r, const char *lines)
 			strlcpy_(r->lang, langs[0] ? langs[0] : "",
 			         sizeof(r->lang));
 			strlcpy_(who, r->person, sizeof(who));
-			if (db_person_erase(ctx->db, who) < 0)
+			if (archive_person_erase(ctx->conf, ctx->db, who, NULL) <
+			        0 ||
+			    db_person_erase(ctx->db, who) < 0)
 				return -1;
 			log_info("%s: the data of a person was erased on "
 			         "request",
@@ -849,7 +896,7 @@ ask_confirmation(struct run *r)
 	buf_printf(&addr, "%s%cconfirm-%s@%s", r->l->name,
 	           c->separator ? c->separator : '+', tok, c->domain);
 	if (c->http && *c->http) {
-		web_base(c, &url);
+		conf_web_base(c, &url);
 		buf_printf(&url, "/c/%s", tok);
 	}
 	gmtime_r(&exp, &tm);
@@ -1001,6 +1048,14 @@ run_commands(struct run *r, const struct cmd *cmds, size_t n, int truncated,
 		case CMD_WHICH:
 			r->show_which = 1;
 			add_res(r, "r_which", c->line, "");
+			break;
+		case CMD_ARCHIVE:
+			/* A link only ever for a member, in a mail of its
+			 * own (sub_mail sends it). */
+			if (member)
+				r->want_archive = 1;
+			else
+				add_res(r, "r_not_member", c->line, "");
 			break;
 		default:
 			r->help = 1;
@@ -1181,6 +1236,10 @@ sub_mail(const struct sub_ctx *ctx, const char *spool_id, const char *sender,
 		run_commands(&r, cmds, n, truncated, msg->message_id);
 		if (r.failed)
 			break;
+		if (r.want_archive && send_archive_link(&r) < 0) {
+			rc = -1;
+			break;
+		}
 		if (r.actions.len) {
 			int ok = caps_allow(&r);
 
@@ -1288,7 +1347,7 @@ sub_unsub_headers(const struct sub_ctx *ctx, const char *list,
 	exp = (time(NULL) / 86400 + UNSUB_DAYS) * 86400;
 	token_make(ctx->key, "unsubscribe", l->name, address, id, exp, tok,
 	           sizeof(tok));
-	web_base(c, &base);
+	conf_web_base(c, &base);
 	buf_adds(out, "List-Unsubscribe: ");
 	if (base.len)
 		buf_printf(out, "<%s/u/%s/%s>,%s ", buf_str(&base), l->name, tok,

@@ -47,7 +47,7 @@ static const char *const required[] = {
     "goodbye.txt",  "export.txt",    "forgotten.txt", "page.html",
     "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt",
     "probe.txt",    "bounces.txt",   "sub_request.txt", "sub_waiting.txt",
-    "sub_refused.txt"};
+    "sub_refused.txt", "archive_link.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int

@@ -1049,8 +1049,13 @@ static const char *const results_vars[] = {
     "memberships.nomail",   "any_memberships",
     "show_memberships",     NULL};
 static const char *const welcome_vars[] = {
-    SUB_COMMON_VARS, "digest", "digest_available", "nomail", "announce",
-    "moderated",     NULL};
+    SUB_COMMON_VARS, "digest",    "digest_available", "nomail", "announce",
+    "moderated",     "private_archive_url", NULL};
+/* The answer to `archive` (sub.c): archive_url (common) for a public
+ * archive, the member's private_archive_url for a private one. */
+static const char *const archive_link_vars[] = {
+    SUB_COMMON_VARS, "private_archive_url", "no_archive", "no_web_archive",
+    NULL};
 static const char *const sub_common_vars[] = {SUB_COMMON_VARS, NULL};
 static const char *const export_vars[] = {SUB_COMMON_VARS, "data", NULL};
 static const char *const page_vars[] = {"lang",
@@ -1096,6 +1101,7 @@ static const struct {
     {"goodbye.txt", sub_common_vars},
     {"export.txt", export_vars},
     {"forgotten.txt", sub_common_vars},
+    {"archive_link.txt", archive_link_vars},
     {"page.html", page_vars},
 };
 

@@ -1,0 +1,369 @@
+/*
+ * db_archive.c - the archive's queries (db.h, "the archive"): the rows
+ * of table messages as the pages and the search see them.  Rows with
+ * hidden = 1 (X-No-Archive, archive = none, erased with
+ * archive_erasure = remove) are never returned, except where a function
+ * says so.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+#include "util.h"
+
+static sqlite3_stmt *
+prep(struct db *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(db, "preparing a statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+bind(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* The columns every query below selects, in arch_row()'s order; m is the
+ * message, the thread's root is joined as r. */
+#define ARCH_COLS                                                          \
+	"m.id, m.message_id, m.path, m.from_name, m.from_addr, m.subject, " \
+	"m.date, m.in_reply_to, m.refs, m.month, m.size, m.thread_id, "     \
+	"coalesce(r.message_id, m.message_id), m.erased"
+#define ARCH_FROM                                                          \
+	" FROM messages m LEFT JOIN messages r ON r.id = m.thread_id "
+#define ARCH_NCOLS 14
+
+static void
+arch_row(sqlite3_stmt *s, struct arch_row *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->message_id = db_col(s, 1);
+	r->path = db_col(s, 2);
+	r->from_name = db_col(s, 3);
+	r->from_addr = db_col(s, 4);
+	r->subject = db_col(s, 5);
+	r->date = (time_t)sqlite3_column_int64(s, 6);
+	r->in_reply_to = db_col(s, 7);
+	r->refs = db_col(s, 8);
+	r->month = db_col(s, 9);
+	r->size = (size_t)sqlite3_column_int64(s, 10);
+	r->thread = sqlite3_column_int64(s, 11);
+	r->thread_mid = db_col(s, 12);
+	r->erased = sqlite3_column_int(s, 13);
+}
+
+/* Step s, calling fn per row until it returns non-zero; finalizes s. */
+static int
+each_row(struct db *db, sqlite3_stmt *s,
+         int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	int rc = 0, st = SQLITE_DONE;
+
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_month(struct db *db, const char *list, const char *month,
+                 int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	                           "WHERE m.list = ?1 AND m.month = ?2 AND "
+	                           "m.hidden = 0 ORDER BY m.date, m.id");
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, month);
+	return each_row(db, s, fn, arg);
+}
+
+int
+db_archive_thread(struct db *db, const char *list, long long thread,
+                  int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	                           "WHERE m.thread_id = ?2 AND m.list = ?1 "
+	                           "AND m.hidden = 0 ORDER BY m.date, m.id");
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	sqlite3_bind_int64(s, 2, thread);
+	return each_row(db, s, fn, arg);
+}
+
+int
+db_archive_get(struct db *db, const char *list, const char *message_id,
+               int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	                           "WHERE m.list = ?1 AND m.message_id = ?2 "
+	                           "AND m.hidden = 0");
+	int rc = 1;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, message_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_next(struct db *db, const char *list, time_t date, long long id,
+                int dir, int (*fn)(const struct arch_row *r, void *arg),
+                void *arg)
+{
+	sqlite3_stmt *s =
+	    prep(db, dir > 0 ? "SELECT " ARCH_COLS ARCH_FROM
+	                       "WHERE m.list = ?1 AND m.hidden = 0 AND "
+	                       "(m.date, m.id) > (?2, ?3) "
+	                       "ORDER BY m.date, m.id LIMIT 1"
+	                     : "SELECT " ARCH_COLS ARCH_FROM
+	                       "WHERE m.list = ?1 AND m.hidden = 0 AND "
+	                       "(m.date, m.id) < (?2, ?3) "
+	                       "ORDER BY m.date DESC, m.id DESC LIMIT 1");
+	int rc = 1;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)date);
+	sqlite3_bind_int64(s, 3, id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, arg);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_latest(struct db *db, const char *list, int n,
+                  int (*fn)(const struct arch_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	                           "WHERE m.list = ?1 AND m.hidden = 0 "
+	                           "ORDER BY m.date DESC, m.id DESC LIMIT ?2");
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	sqlite3_bind_int(s, 2, n);
+	return each_row(db, s, fn, arg);
+}
+
+int
+db_archive_threads(struct db *db, const char *list, int n,
+                   int (*fn)(const struct arch_row *first, long count,
+                             time_t last, void *arg),
+                   void *arg)
+{
+	/* the newest threads by their last message; each with its first
+	 * public message */
+	sqlite3_stmt *s = prep(
+	    db, "WITH t AS (SELECT thread_id, max(date) AS last, count(*) AS n,"
+	        " min(date * 4294967296 + id) AS first FROM messages"
+	        " WHERE list = ?1 AND hidden = 0 GROUP BY thread_id"
+	        " ORDER BY last DESC LIMIT ?2)"
+	        " SELECT " ARCH_COLS ", t.n, t.last FROM t"
+	        " JOIN messages m ON m.id = t.first % 4294967296"
+	        " LEFT JOIN messages r ON r.id = m.thread_id"
+	        " ORDER BY t.last DESC");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	sqlite3_bind_int(s, 2, n);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, (long)sqlite3_column_int64(s, ARCH_NCOLS),
+		        (time_t)sqlite3_column_int64(s, ARCH_NCOLS + 1), arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive's threads");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_search(struct db *db, const char *list,
+                  const struct arch_query *q,
+                  int (*fn)(const struct arch_row *r, const char *snippet,
+                            void *arg),
+                  void *arg, long *total, struct buf *err)
+{
+	sqlite3_stmt *s;
+	int rc = 0, st = SQLITE_DONE;
+	const char *match = q->match && *q->match ? q->match : NULL;
+
+	if (total) {
+		s = prep(db, match ? "SELECT count(*) FROM messages_fts "
+		                     "JOIN messages m ON m.id = "
+		                     "messages_fts.rowid WHERE messages_fts "
+		                     "MATCH ?2 AND m.list = ?1 AND m.hidden = 0 "
+		                     "AND m.date >= ?3 AND m.date < ?4"
+		                   : "SELECT count(*) FROM messages m WHERE "
+		                     "m.list = ?1 AND m.hidden = 0 AND "
+		                     "m.date >= ?3 AND m.date < ?4 AND ?2 = ''");
+		if (!s)
+			return -1;
+		bind(s, 1, list);
+		bind(s, 2, match ? match : "");
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)q->after);
+		sqlite3_bind_int64(s, 4, q->before ? (sqlite3_int64)q->before
+		                                   : (sqlite3_int64)1 << 62);
+		st = sqlite3_step(s);
+		if (st == SQLITE_ROW)
+			*total = (long)sqlite3_column_int64(s, 0);
+		else {
+			buf_printf(err, "%s", sqlite3_errmsg(db->h));
+			sqlite3_finalize(s);
+			return -2;
+		}
+		sqlite3_finalize(s);
+	}
+	s = prep(db, match ? "SELECT " ARCH_COLS ", snippet(messages_fts, 2, "
+	                     "?7, ?8, '...', 12) FROM messages_fts "
+	                     "JOIN messages m ON m.id = messages_fts.rowid "
+	                     "LEFT JOIN messages r ON r.id = m.thread_id "
+	                     "WHERE messages_fts MATCH ?2 AND m.list = ?1 "
+	                     "AND m.hidden = 0 AND m.date >= ?3 AND "
+	                     "m.date < ?4 ORDER BY rank LIMIT ?5 OFFSET ?6"
+	                   : "SELECT " ARCH_COLS ", ''" ARCH_FROM
+	                     "WHERE m.list = ?1 AND m.hidden = 0 AND "
+	                     "m.date >= ?3 AND m.date < ?4 AND ?2 = '' "
+	                     "ORDER BY m.date DESC, m.id DESC "
+	                     "LIMIT ?5 OFFSET ?6");
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	bind(s, 2, match ? match : "");
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)q->after);
+	sqlite3_bind_int64(s, 4, q->before ? (sqlite3_int64)q->before
+	                                   : (sqlite3_int64)1 << 62);
+	sqlite3_bind_int(s, 5, q->limit > 0 ? q->limit : 20);
+	sqlite3_bind_int64(s, 6, q->offset > 0 ? q->offset : 0);
+	if (match) {
+		bind(s, 7, q->mark_open ? q->mark_open : "[");
+		bind(s, 8, q->mark_close ? q->mark_close : "]");
+	}
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
+		struct arch_row r;
+
+		arch_row(s, &r);
+		rc = fn(&r, db_col(s, ARCH_NCOLS), arg);
+	}
+	if (rc == 0 && st != SQLITE_DONE) {
+		/* a query FTS5 cannot read: the caller says so */
+		buf_printf(err, "%s", sqlite3_errmsg(db->h));
+		rc = -2;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_months(struct db *db, const char *list,
+                  int (*fn)(const char *month, long n, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT month, count(*) FROM messages "
+	                           "WHERE list = ?1 AND hidden = 0 "
+	                           "GROUP BY month ORDER BY month DESC");
+	int rc = 0, st = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	bind(s, 1, list);
+	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(db_col(s, 0), (long)sqlite3_column_int64(s, 1), arg);
+	if (rc == 0 && st != SQLITE_DONE)
+		rc = db_err(db, "reading the archive's months");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+db_archive_by_author(struct db *db, const char *list, const char *address,
+                     int (*fn)(const struct arch_row *r, void *arg),
+                     void *arg)
+{
+	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	                           "WHERE m.from_addr = ?1 AND m.list = ?2 "
+	                           "AND m.hidden = 0 ORDER BY m.date, m.id");
+
+	if (!s)
+		return -1;
+	bind(s, 1, address);
+	bind(s, 2, list);
+	return each_row(db, s, fn, arg);
+}
+
+long
+db_archive_erase(struct db *db, const char *list, const char *address,
+                 int remove)
+{
+	static const char *const pseudo[] = {
+	    "UPDATE messages SET from_name = '', from_addr = '', erased = 1 "
+	    "WHERE from_addr = ?1 AND list = ?2",
+	};
+	static const char *const gone[] = {
+	    "DELETE FROM message_text WHERE message IN (SELECT id FROM "
+	    "messages WHERE from_addr = ?1 AND list = ?2)",
+	    "UPDATE messages SET from_name = '', from_addr = '', erased = 1, "
+	    "hidden = 1 WHERE from_addr = ?1 AND list = ?2",
+	};
+	const char *const *sql = remove ? gone : pseudo;
+	size_t i, n = remove ? ARRAY_SIZE(gone) : ARRAY_SIZE(pseudo);
+	long changed = 0;
+	int own;
+
+	if (db_tx_start(db, &own) < 0)
+		return -1;
+	for (i = 0; i < n && changed >= 0; i++) {
+		sqlite3_stmt *s = prep(db, sql[i]);
+
+		if (!s) {
+			changed = -1;
+			break;
+		}
+		bind(s, 1, address);
+		bind(s, 2, list);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			changed = db_err(db, "erasing from the archive");
+		else if (i == n - 1)
+			changed = sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+	}
+	return db_tx_end(db, own, changed < 0 ? -1 : 0) < 0 ? -1 : changed;
+}
