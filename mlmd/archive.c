@@ -309,7 +309,40 @@ month_name(const struct actx *x, const char *month, struct buf *out)
 
 /* ----- files --------------------------------------------------------------- */
 
-/* Write ROOT/rel from b via a temporary name. */
+/* 1 if the file at path holds exactly data[0..n). */
+static int
+same_file(const char *path, const char *data, size_t n)
+{
+	struct stat sb;
+	char chunk[65536];
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), same = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (size_t)sb.st_size == n) {
+		same = 1;
+		while (same && done < n) {
+			ssize_t k = read(fd, chunk, n - done < sizeof(chunk)
+			                                ? n - done
+			                                : sizeof(chunk));
+
+			if (k <= 0 || memcmp(chunk, data + done, (size_t)k) != 0)
+				same = 0;
+			else
+				done += (size_t)k;
+		}
+	}
+	close(fd);
+	return same;
+}
+
+/*
+ * Write ROOT/rel from data via a temporary name, unless it holds that
+ * already (adding a post re-renders its whole thread, and most of those
+ * pages do not change; a rebuild rewrites little).
+ */
 static int
 put_file(const struct actx *x, const char *rel, const char *data, size_t n)
 {
@@ -318,6 +351,10 @@ put_file(const struct actx *x, const char *rel, const char *data, size_t n)
 	int fd, rc = -1;
 
 	buf_printf(&path, "%s/%s", x->root, rel);
+	if (same_file(buf_str(&path), data ? data : "", n)) {
+		buf_free(&path);
+		return 0;
+	}
 	slash = strrchr(buf_str(&path), '/');
 	buf_add(&dir, buf_str(&path), (size_t)(slash - buf_str(&path)));
 	/* the pid: mlmd and mlmctl (rebuild, import) may write at once */
@@ -659,8 +696,26 @@ struct stored {
 	struct msg *m;
 };
 
+static int stored_load_(const struct actx *x, const struct post *p,
+                        struct stored *st, int parse);
+
+/* The stored post, parsed (for its page). */
 static int
 stored_load(const struct actx *x, const struct post *p, struct stored *st)
+{
+	return stored_load_(x, p, st, 1);
+}
+
+/* The stored post's bytes only (for the mbox files). */
+static int
+stored_raw(const struct actx *x, const struct post *p, struct stored *st)
+{
+	return stored_load_(x, p, st, 0);
+}
+
+static int
+stored_load_(const struct actx *x, const struct post *p, struct stored *st,
+             int parse)
 {
 	struct buf path = BUF_INIT, why = BUF_INIT;
 	size_t off;
@@ -678,6 +733,10 @@ stored_load(const struct actx *x, const struct post *p, struct stored *st)
 	}
 	st->raw = st->file.s + off;
 	st->len = st->env.size;
+	if (!parse) {
+		rc = 0;
+		goto out;
+	}
 	if (msg_parse(st->raw, st->len, &msg_default_limits, &st->m, &why) <
 	    0) {
 		error("archive: %s: %s: %s", x->l->name, buf_str(&path),
@@ -1407,8 +1466,29 @@ by_author(const void *a, const void *b)
 	return p->id < q->id ? -1 : p->id > q->id;
 }
 
+/* 1 if the last entry of the mbox in b holds Message-ID <mid>. */
 static int
-render_month(const struct actx *x, const char *month, long *pages)
+mbox_ends_with(const struct buf *b, const char *mid)
+{
+	const char *s = b->s ? b->s : "", *last = s, *p;
+	struct buf want = BUF_INIT;
+	int yes;
+
+	for (p = s; (p = strstr(p, "\nFrom ")) != NULL; p++)
+		last = p;
+	buf_printf(&want, "<%s>", mid);
+	yes = strstr(last, buf_str(&want)) != NULL;
+	buf_free(&want);
+	return yes;
+}
+
+/*
+ * The month's pages (threads, by date, by author) and its mbox.  added:
+ * the post just archived (its mbox entry may be appended), or NULL.
+ */
+static int
+render_month(const struct actx *x, const char *month, long *pages,
+             const struct post *added)
 {
 	struct posts ps = {NULL, 0, 0};
 	struct buf b = BUF_INIT, rel = BUF_INIT, mb = BUF_INIT;
@@ -1488,13 +1568,30 @@ render_month(const struct actx *x, const char *month, long *pages)
 	buf_reset(&rel);
 	buf_printf(&rel, "%s/author.html", month);
 	failed |= put_page(x, buf_str(&rel), &b) < 0;
-	/* the month's mbox */
+	/* the month's mbox: a post added last in its month (the usual case)
+	 * is appended to the file there; anything else rewrites it */
 	buf_init(&mb, STORE_MAX);
-	for (i = 0; i < ps.n; i++) {
+	buf_reset(&rel);
+	buf_printf(&rel, "%s/all.mbox", month);
+	i = 0;
+	if (added && ps.n && ps.v[ps.n - 1].id == added->id) {
+		struct buf path = BUF_INIT;
+
+		buf_printf(&path, "%s/%s", x->root, buf_str(&rel));
+		if (read_file(buf_str(&path), &mb) == 0 &&
+		    mbox_ends_with(&mb, added->message_id))
+			i = ps.n + 1;  /* there already */
+		else if (mb.len)
+			i = ps.n - 1;  /* append the last */
+		else
+			buf_reset(&mb);
+		buf_free(&path);
+	}
+	for (; i < ps.n; i++) {
 		struct stored st;
 		struct buf raw = BUF_INIT;
 
-		if (stored_load(x, &ps.v[i], &st) < 0)
+		if (stored_raw(x, &ps.v[i], &st) < 0)
 			continue;
 		buf_init(&raw, STORE_MAX);
 		raw_copy(x, &ps.v[i], &st, &raw);
@@ -1503,9 +1600,8 @@ render_month(const struct actx *x, const char *month, long *pages)
 		buf_free(&raw);
 		stored_free(&st);
 	}
-	buf_reset(&rel);
-	buf_printf(&rel, "%s/all.mbox", month);
-	failed |= put_page(x, buf_str(&rel), &mb) < 0;
+	if (i <= ps.n)
+		failed |= put_page(x, buf_str(&rel), &mb) < 0;
 	if (pages)
 		*pages += 4;
 	free(idx);
@@ -1671,19 +1767,20 @@ archive_add(const struct conf *c, struct db *db, const char *list,
 		failed |= render_thread(&x, nb.next_d.thread,
 		                        nb.next_d.message_id, NULL) < 0;
 	neighbours_clear(&nb);
-	failed |= render_month(&x, p.month, NULL) < 0;
+	failed |= render_month(&x, p.month, NULL, &p) < 0;
 	failed |= render_list(&x, NULL) < 0;
 	post_clear(&p);
 	archive_ctx_close(&x);
 	return failed ? -1 : 0;
 }
 
-/* Thread ids of a list, collected month by month. */
+/* Thread ids of a list, collected month by month, and the names (hashes)
+ * of the pages that must exist. */
 struct ids {
 	long long *v;
 	size_t n, cap;
-	struct db *db;
-	const char *list;
+	char (*posts)[17], (*threads)[17];
+	size_t n_posts, n_threads;
 	char **months;
 	size_t n_months;
 };
@@ -1696,8 +1793,13 @@ id_of_row(const struct arch_row *r, void *arg)
 	if (ids->n == ids->cap) {
 		ids->cap = ids->cap ? 2 * ids->cap : 256;
 		ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
+		ids->posts = xrealloc(ids->posts, ids->cap * sizeof(*ids->posts));
+		ids->threads =
+		    xrealloc(ids->threads, ids->cap * sizeof(*ids->threads));
 	}
 	ids->v[ids->n++] = r->thread;
+	post_permalink_hash(r->message_id, ids->posts[ids->n_posts++]);
+	post_permalink_hash(r->thread_mid, ids->threads[ids->n_threads++]);
 	return 0;
 }
 
@@ -1721,26 +1823,38 @@ cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Remove files under ROOT/sub older than since (pages nothing wrote in
- * this rebuild: hidden or erased posts, threads that changed root). */
+static int
+cmp_hash(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Remove the files under ROOT/sub named HASH.EXT whose HASH is not in
+ * keep[0..n) (sorted): pages of posts no longer shown, of threads that
+ * lost every post or changed their first one. */
 static void
-sweep(const struct actx *x, const char *sub, time_t since)
+sweep(const struct actx *x, const char *sub, char (*keep)[17], size_t n)
 {
 	struct buf dir = BUF_INIT, path = BUF_INIT;
 	struct dirent *e;
-	struct stat sb;
 	DIR *d;
 
 	buf_printf(&dir, "%s/%s", x->root, sub);
 	d = opendir(buf_str(&dir));
 	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		char h[17];
+		const char *dot = strchr(e->d_name, '.');
+
+		if (e->d_name[0] == '.' || !dot || dot - e->d_name != 16)
+			continue;
+		memcpy(h, e->d_name, 16);
+		h[16] = '\0';
+		if (bsearch(h, keep, n, sizeof(*keep), cmp_hash))
 			continue;
 		buf_reset(&path);
 		buf_printf(&path, "%s/%s", buf_str(&dir), e->d_name);
-		if (lstat(buf_str(&path), &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_mtime < since)
-			unlink(buf_str(&path));
+		if (unlink(buf_str(&path)) < 0)
+			error("%s: %s", buf_str(&path), strerror(errno));
 	}
 	if (d)
 		closedir(d);
@@ -1756,7 +1870,6 @@ archive_rebuild(const struct conf *c, struct db *db, const char *list)
 	long pages = 0;
 	size_t i;
 	int failed = 0;
-	time_t start = time(NULL);
 
 	if (archive_ctx_open(&x, c, db, list) != 0)
 		return 0;
@@ -1775,20 +1888,23 @@ archive_rebuild(const struct conf *c, struct db *db, const char *list)
 			failed = 1;
 	}
 	for (i = 0; i < ids.n_months; i++) {
-		if (!failed && render_month(&x, ids.months[i], &pages) < 0)
+		if (!failed && render_month(&x, ids.months[i], &pages, NULL) < 0)
 			failed = 1;
 		free(ids.months[i]);
 	}
-	free(ids.months);
-	free(ids.v);
 	if (!failed && render_list(&x, &pages) < 0)
 		failed = 1;
 	if (!failed) {
-		/* a second early: files written in the first second of the
-		 * rebuild have mtime == start */
-		sweep(&x, "m", start);
-		sweep(&x, "t", start);
+		qsort(ids.posts, ids.n_posts, sizeof(*ids.posts), cmp_hash);
+		qsort(ids.threads, ids.n_threads, sizeof(*ids.threads),
+		      cmp_hash);
+		sweep(&x, "m", ids.posts, ids.n_posts);
+		sweep(&x, "t", ids.threads, ids.n_threads);
 	}
+	free(ids.months);
+	free(ids.v);
+	free(ids.posts);
+	free(ids.threads);
 	archive_ctx_close(&x);
 	return failed ? -1 : pages;
 }
@@ -1917,7 +2033,7 @@ archive_person_erase(const struct conf *c, struct db *db,
 			for (k = 0; k < i; k++)
 				if (strcmp(w.v[k].month, w.v[i].month) == 0)
 					seen = 1;
-			if (!seen && render_month(&x, w.v[i].month, NULL) < 0)
+			if (!seen && render_month(&x, w.v[i].month, NULL, NULL) < 0)
 				failed = 1;
 			buf_free(&rel);
 		}

@@ -62,10 +62,12 @@ arch_row(sqlite3_stmt *s, struct arch_row *r)
 	r->erased = sqlite3_column_int(s, 13);
 }
 
-/* Step s, calling fn per row until it returns non-zero; finalizes s. */
+/* Step s, calling fn per row until it returns non-zero; finalizes s,
+ * or resets it if it is one of the cached statements (those run often:
+ * a page per post asks for its thread and its neighbours). */
 static int
-each_row(struct db *db, sqlite3_stmt *s,
-         int (*fn)(const struct arch_row *r, void *arg), void *arg)
+each_row_(struct db *db, sqlite3_stmt *s, int cached,
+          int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
 	int rc = 0, st = SQLITE_DONE;
 
@@ -77,47 +79,59 @@ each_row(struct db *db, sqlite3_stmt *s,
 	}
 	if (rc == 0 && st != SQLITE_DONE)
 		rc = db_err(db, "reading the archive");
-	sqlite3_finalize(s);
+	if (cached) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	} else
+		sqlite3_finalize(s);
 	return rc;
 }
+
+#define each_row(db, s, fn, arg) each_row_(db, s, 0, fn, arg)
+#define each_cached(db, s, fn, arg) each_row_(db, s, 1, fn, arg)
 
 int
 db_archive_month(struct db *db, const char *list, const char *month,
                  int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
-	                           "WHERE m.list = ?1 AND m.month = ?2 AND "
-	                           "m.hidden = 0 ORDER BY m.date, m.id");
+	sqlite3_stmt *s =
+	    db_cached(db, ST_ARCH_MONTH,
+	              "SELECT " ARCH_COLS ARCH_FROM
+	              "WHERE m.list = ?1 AND m.month = ?2 AND "
+	              "m.hidden = 0 ORDER BY m.date, m.id");
 
 	if (!s)
 		return -1;
 	bind(s, 1, list);
 	bind(s, 2, month);
-	return each_row(db, s, fn, arg);
+	return each_cached(db, s, fn, arg);
 }
 
 int
 db_archive_thread(struct db *db, const char *list, long long thread,
                   int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
-	                           "WHERE m.thread_id = ?2 AND m.list = ?1 "
-	                           "AND m.hidden = 0 ORDER BY m.date, m.id");
+	sqlite3_stmt *s =
+	    db_cached(db, ST_ARCH_THREAD,
+	              "SELECT " ARCH_COLS ARCH_FROM
+	              "WHERE m.thread_id = ?2 AND m.list = ?1 "
+	              "AND m.hidden = 0 ORDER BY m.date, m.id");
 
 	if (!s)
 		return -1;
 	bind(s, 1, list);
 	sqlite3_bind_int64(s, 2, thread);
-	return each_row(db, s, fn, arg);
+	return each_cached(db, s, fn, arg);
 }
 
 int
 db_archive_get(struct db *db, const char *list, const char *message_id,
                int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
-	                           "WHERE m.list = ?1 AND m.message_id = ?2 "
-	                           "AND m.hidden = 0");
+	sqlite3_stmt *s = db_cached(db, ST_ARCH_GET,
+	                            "SELECT " ARCH_COLS ARCH_FROM
+	                            "WHERE m.list = ?1 AND m.message_id = ?2 "
+	                            "AND m.hidden = 0");
 	int rc = 1;
 
 	if (!s)
@@ -130,7 +144,8 @@ db_archive_get(struct db *db, const char *list, const char *message_id,
 		arch_row(s, &r);
 		rc = fn(&r, arg);
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return rc;
 }
 
@@ -140,14 +155,16 @@ db_archive_next(struct db *db, const char *list, time_t date, long long id,
                 void *arg)
 {
 	sqlite3_stmt *s =
-	    prep(db, dir > 0 ? "SELECT " ARCH_COLS ARCH_FROM
-	                       "WHERE m.list = ?1 AND m.hidden = 0 AND "
-	                       "(m.date, m.id) > (?2, ?3) "
-	                       "ORDER BY m.date, m.id LIMIT 1"
-	                     : "SELECT " ARCH_COLS ARCH_FROM
-	                       "WHERE m.list = ?1 AND m.hidden = 0 AND "
-	                       "(m.date, m.id) < (?2, ?3) "
-	                       "ORDER BY m.date DESC, m.id DESC LIMIT 1");
+	    dir > 0 ? db_cached(db, ST_ARCH_NEXT,
+	                        "SELECT " ARCH_COLS ARCH_FROM
+	                        "WHERE m.list = ?1 AND m.hidden = 0 AND "
+	                        "(m.date, m.id) > (?2, ?3) "
+	                        "ORDER BY m.date, m.id LIMIT 1")
+	            : db_cached(db, ST_ARCH_PREV,
+	                        "SELECT " ARCH_COLS ARCH_FROM
+	                        "WHERE m.list = ?1 AND m.hidden = 0 AND "
+	                        "(m.date, m.id) < (?2, ?3) "
+	                        "ORDER BY m.date DESC, m.id DESC LIMIT 1");
 	int rc = 1;
 
 	if (!s)
@@ -161,7 +178,8 @@ db_archive_next(struct db *db, const char *list, time_t date, long long id,
 		arch_row(s, &r);
 		rc = fn(&r, arg);
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return rc;
 }
 
@@ -180,23 +198,32 @@ db_archive_latest(struct db *db, const char *list, int n,
 	return each_row(db, s, fn, arg);
 }
 
+#define THREADS_WINDOW "600"
+
 int
 db_archive_threads(struct db *db, const char *list, int n,
                    int (*fn)(const struct arch_row *first, long count,
                              time_t last, void *arg),
                    void *arg)
 {
-	/* the newest threads by their last message; each with its first
-	 * public message */
+	/* the newest threads by their last message, looked for among the
+	 * newest posts (the index on date; an archive whose newest
+	 * THREADS_WINDOW posts all belong to fewer threads shows fewer);
+	 * each with its first public message and its count */
 	sqlite3_stmt *s = prep(
-	    db, "WITH t AS (SELECT thread_id, max(date) AS last, count(*) AS n,"
-	        " min(date * 4294967296 + id) AS first FROM messages"
-	        " WHERE list = ?1 AND hidden = 0 GROUP BY thread_id"
-	        " ORDER BY last DESC LIMIT ?2)"
-	        " SELECT " ARCH_COLS ", t.n, t.last FROM t"
-	        " JOIN messages m ON m.id = t.first % 4294967296"
+	    db, "WITH recent AS (SELECT thread_id AS t, max(date) AS last"
+	        " FROM (SELECT thread_id, date FROM messages"
+	        "  WHERE list = ?1 AND hidden = 0"
+	        "  ORDER BY date DESC, id DESC LIMIT " THREADS_WINDOW ")"
+	        " GROUP BY thread_id ORDER BY last DESC LIMIT ?2)"
+	        " SELECT " ARCH_COLS ","
+	        " (SELECT count(*) FROM messages c WHERE c.thread_id = recent.t"
+	        "  AND c.hidden = 0), recent.last FROM recent"
+	        " JOIN messages m ON m.id = (SELECT f.id FROM messages f"
+	        "  WHERE f.thread_id = recent.t AND f.hidden = 0"
+	        "  ORDER BY f.date, f.id LIMIT 1)"
 	        " LEFT JOIN messages r ON r.id = m.thread_id"
-	        " ORDER BY t.last DESC");
+	        " ORDER BY recent.last DESC");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
@@ -216,6 +243,30 @@ db_archive_threads(struct db *db, const char *list, int n,
 	return rc;
 }
 
+/* More hits than this are shown newest first instead of best first. */
+#define ARCH_RANK_MAX 1000
+
+/* "list : \"lHEX\" AND (match)": match limited to list's rows (the
+ * token of migration 4's messages_fts_src). */
+static void
+list_match(const char *list, const char *match, struct buf *out)
+{
+	const unsigned char *p;
+
+	buf_adds(out, "list : \"l");
+	for (p = (const unsigned char *)list; *p; p++)
+		buf_printf(out, "%02x", *p);
+	buf_printf(out, "\" AND (%s)", match);
+}
+
+static void
+bind_dates(sqlite3_stmt *s, int i, const struct arch_query *q)
+{
+	sqlite3_bind_int64(s, i, (sqlite3_int64)q->after);
+	sqlite3_bind_int64(s, i + 1, q->before ? (sqlite3_int64)q->before
+	                                       : (sqlite3_int64)1 << 62);
+}
+
 int
 db_archive_search(struct db *db, const char *list,
                   const struct arch_query *q,
@@ -223,58 +274,100 @@ db_archive_search(struct db *db, const char *list,
                             void *arg),
                   void *arg, long *total, struct buf *err)
 {
+	struct buf m = BUF_INIT;
 	sqlite3_stmt *s;
-	int rc = 0, st = SQLITE_DONE;
-	const char *match = q->match && *q->match ? q->match : NULL;
+	int rc = 0, st = SQLITE_DONE, dated = q->after || q->before;
+	const char *sql;
 
+	long n_hits = 0;
+
+	if (q->match && *q->match)
+		list_match(list, q->match, &m);
+	/* the count is needed to choose the order below */
+	if (!total && m.len && !dated)
+		total = &n_hits;
 	if (total) {
-		s = prep(db, match ? "SELECT count(*) FROM messages_fts "
-		                     "JOIN messages m ON m.id = "
-		                     "messages_fts.rowid WHERE messages_fts "
-		                     "MATCH ?2 AND m.list = ?1 AND m.hidden = 0 "
-		                     "AND m.date >= ?3 AND m.date < ?4"
-		                   : "SELECT count(*) FROM messages m WHERE "
-		                     "m.list = ?1 AND m.hidden = 0 AND "
-		                     "m.date >= ?3 AND m.date < ?4 AND ?2 = ''");
-		if (!s)
+		if (!m.len)
+			sql = "SELECT count(*) FROM messages m WHERE m.list = ?1 "
+			      "AND m.hidden = 0 AND m.date >= ?3 AND m.date < ?4";
+		else if (!dated)
+			sql = "SELECT count(*) FROM messages_fts WHERE "
+			      "messages_fts MATCH ?2";
+		else
+			sql = "SELECT count(*) FROM messages_fts JOIN messages m "
+			      "ON m.id = messages_fts.rowid WHERE messages_fts "
+			      "MATCH ?2 AND m.date >= ?3 AND m.date < ?4";
+		s = prep(db, sql);
+		if (!s) {
+			buf_free(&m);
 			return -1;
-		bind(s, 1, list);
-		bind(s, 2, match ? match : "");
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)q->after);
-		sqlite3_bind_int64(s, 4, q->before ? (sqlite3_int64)q->before
-		                                   : (sqlite3_int64)1 << 62);
+		}
+		if (!m.len || dated) {
+			if (!m.len)
+				bind(s, 1, list);
+			bind_dates(s, 3, q);
+		}
+		if (m.len)
+			bind(s, 2, buf_str(&m));
 		st = sqlite3_step(s);
-		if (st == SQLITE_ROW)
+		if (st == SQLITE_ROW) {
 			*total = (long)sqlite3_column_int64(s, 0);
-		else {
+		} else {
 			buf_printf(err, "%s", sqlite3_errmsg(db->h));
 			sqlite3_finalize(s);
+			buf_free(&m);
 			return -2;
 		}
 		sqlite3_finalize(s);
 	}
-	s = prep(db, match ? "SELECT " ARCH_COLS ", snippet(messages_fts, 2, "
-	                     "?7, ?8, '...', 12) FROM messages_fts "
-	                     "JOIN messages m ON m.id = messages_fts.rowid "
-	                     "LEFT JOIN messages r ON r.id = m.thread_id "
-	                     "WHERE messages_fts MATCH ?2 AND m.list = ?1 "
-	                     "AND m.hidden = 0 AND m.date >= ?3 AND "
-	                     "m.date < ?4 ORDER BY rank LIMIT ?5 OFFSET ?6"
-	                   : "SELECT " ARCH_COLS ", ''" ARCH_FROM
-	                     "WHERE m.list = ?1 AND m.hidden = 0 AND "
-	                     "m.date >= ?3 AND m.date < ?4 AND ?2 = '' "
-	                     "ORDER BY m.date DESC, m.id DESC "
-	                     "LIMIT ?5 OFFSET ?6");
-	if (!s)
+	if (!m.len)
+		/* no words: the list's posts in the dates, newest first */
+		sql = "SELECT " ARCH_COLS ", ''" ARCH_FROM
+		      "WHERE m.list = ?1 AND m.hidden = 0 AND m.date >= ?3 "
+		      "AND m.date < ?4 ORDER BY m.date DESC, m.id DESC "
+		      "LIMIT ?5 OFFSET ?6";
+	else if (!dated && *total <= ARCH_RANK_MAX)
+		/* FTS5 ranks and cuts by itself (ORDER BY rank LIMIT on the
+		 * index alone), so snippets are made for this page only */
+		sql = "SELECT " ARCH_COLS ", f.snip FROM (SELECT rowid AS rid, "
+		      "rank AS rk, snippet(messages_fts, 3, ?7, ?8, '...', 12) "
+		      "AS snip FROM messages_fts WHERE messages_fts MATCH ?2 "
+		      "ORDER BY rank LIMIT ?5 OFFSET ?6) f "
+		      "JOIN messages m ON m.id = f.rid "
+		      "LEFT JOIN messages r ON r.id = m.thread_id "
+		      "ORDER BY f.rk";
+	else if (!dated)
+		/* too many hits to rank them all at the speed of a page (a
+		 * word most posts use): the newest first, which FTS5 reads
+		 * straight off its index and stops at the page's end */
+		sql = "SELECT " ARCH_COLS ", f.snip FROM (SELECT rowid AS rid, "
+		      "snippet(messages_fts, 3, ?7, ?8, '...', 12) AS snip "
+		      "FROM messages_fts WHERE messages_fts MATCH ?2 "
+		      "ORDER BY rowid DESC LIMIT ?5 OFFSET ?6) f "
+		      "JOIN messages m ON m.id = f.rid "
+		      "LEFT JOIN messages r ON r.id = m.thread_id "
+		      "ORDER BY f.rid DESC";
+	else
+		sql = "SELECT " ARCH_COLS ", snippet(messages_fts, 3, ?7, ?8, "
+		      "'...', 12) FROM messages_fts "
+		      "JOIN messages m ON m.id = messages_fts.rowid "
+		      "LEFT JOIN messages r ON r.id = m.thread_id "
+		      "WHERE messages_fts MATCH ?2 AND m.date >= ?3 AND "
+		      "m.date < ?4 ORDER BY rank LIMIT ?5 OFFSET ?6";
+	s = prep(db, sql);
+	if (!s) {
+		buf_free(&m);
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, match ? match : "");
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)q->after);
-	sqlite3_bind_int64(s, 4, q->before ? (sqlite3_int64)q->before
-	                                   : (sqlite3_int64)1 << 62);
+	}
+	if (!m.len)
+		bind(s, 1, list);
+	else
+		bind(s, 2, buf_str(&m));
+	if (!m.len || dated)
+		bind_dates(s, 3, q);
 	sqlite3_bind_int(s, 5, q->limit > 0 ? q->limit : 20);
 	sqlite3_bind_int64(s, 6, q->offset > 0 ? q->offset : 0);
-	if (match) {
+	if (m.len) {
 		bind(s, 7, q->mark_open ? q->mark_open : "[");
 		bind(s, 8, q->mark_close ? q->mark_close : "]");
 	}
@@ -290,6 +383,7 @@ db_archive_search(struct db *db, const char *list,
 		rc = -2;
 	}
 	sqlite3_finalize(s);
+	buf_free(&m);
 	return rc;
 }
 

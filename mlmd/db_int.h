@@ -46,6 +46,12 @@ enum db_stmt {
 	ST_MSG_TEXT,
 	/* db_sub.c */
 	ST_MEMBER_ID,
+	/* db_archive.c */
+	ST_ARCH_MONTH,
+	ST_ARCH_THREAD,
+	ST_ARCH_GET,
+	ST_ARCH_PREV,
+	ST_ARCH_NEXT,
 	ST_N
 };
 

@@ -419,7 +419,7 @@ db_message_add(struct db *db, const struct archived *a, long long *id)
 	sqlite3_bind_int64(s, 2, row);
 	if (db_run(db, s, "threading") < 0)
 		goto out;
-	if (a->text) {
+	if (a->text && !a->hidden) { /* hidden posts are never searched */
 		s = st(db, ST_MSG_TEXT);
 		if (!s)
 			goto out;

@@ -475,13 +475,91 @@ static const char schema_3[] =
 
 /*
  * Migration 4: the archive (issue 6).  messages_list_date serves the
- * previous/next-by-date links and the newest messages; erased marks a
+ * previous/next-by-date links and the newest messages and threads,
+ * messages_list_months the list page's months (from the index alone);
+ * erased marks a
  * post whose author was erased with archive_erasure = pseudonymise (its
  * pages show no name, its raw copy no sender).
+ *
+ * The search index is made again with the list as its first column: each
+ * row holds one token naming its list ('l' and the list name in hex, so
+ * that no name can split into words), and a search ANDs that token with
+ * the reader's query.  FTS5 can then rank and cut to a page by itself
+ * (ORDER BY rank LIMIT), instead of ranking every hit of every list and
+ * joining before the limit.  Hidden posts are no longer indexed at all:
+ * nothing a search returns needs filtering.
  */
 static const char schema_4[] =
     "CREATE INDEX messages_list_date ON messages(list, date, id);\n"
-    "ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;\n";
+    "CREATE INDEX messages_list_months ON messages(list, hidden, month);\n"
+    "ALTER TABLE messages ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;\n"
+    "DROP TRIGGER message_text_ai;\n"
+    "DROP TRIGGER message_text_bd;\n"
+    "DROP TRIGGER message_text_bu;\n"
+    "DROP TRIGGER message_text_au;\n"
+    "DROP TRIGGER messages_bd;\n"
+    "DROP TRIGGER messages_bu;\n"
+    "DROP TRIGGER messages_au;\n"
+    "DROP TABLE messages_fts;\n"
+    "DROP VIEW messages_fts_src;\n"
+    "DELETE FROM message_text WHERE message IN\n"
+    "  (SELECT id FROM messages WHERE hidden != 0);\n"
+    "CREATE VIEW messages_fts_src AS\n"
+    "  SELECT m.id AS id, 'l' || hex(m.list) AS list, m.subject AS subject,\n"
+    "         m.from_name || ' ' || m.from_addr AS author, t.body AS body\n"
+    "  FROM messages m JOIN message_text t ON t.message = m.id;\n"
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(\n"
+    "  list, subject, author, body,\n"
+    "  content='messages_fts_src', content_rowid='id',\n"
+    "  tokenize='unicode61 remove_diacritics 2'\n"
+    ");\n"
+    "CREATE TRIGGER message_text_ai AFTER INSERT ON message_text BEGIN\n"
+    "  INSERT INTO messages_fts(rowid, list, subject, author, body)\n"
+    "    SELECT m.id, 'l' || hex(m.list), m.subject,\n"
+    "           m.from_name || ' ' || m.from_addr, new.body\n"
+    "    FROM messages m WHERE m.id = new.message;\n"
+    "END;\n"
+    "CREATE TRIGGER message_text_bd BEFORE DELETE ON message_text BEGIN\n"
+    "  INSERT INTO messages_fts(messages_fts, rowid, list, subject, author,"
+    " body)\n"
+    "    SELECT 'delete', m.id, 'l' || hex(m.list), m.subject,\n"
+    "           m.from_name || ' ' || m.from_addr, old.body\n"
+    "    FROM messages m WHERE m.id = old.message;\n"
+    "END;\n"
+    "CREATE TRIGGER message_text_bu BEFORE UPDATE ON message_text BEGIN\n"
+    "  INSERT INTO messages_fts(messages_fts, rowid, list, subject, author,"
+    " body)\n"
+    "    SELECT 'delete', m.id, 'l' || hex(m.list), m.subject,\n"
+    "           m.from_name || ' ' || m.from_addr, old.body\n"
+    "    FROM messages m WHERE m.id = old.message;\n"
+    "END;\n"
+    "CREATE TRIGGER message_text_au AFTER UPDATE ON message_text BEGIN\n"
+    "  INSERT INTO messages_fts(rowid, list, subject, author, body)\n"
+    "    SELECT m.id, 'l' || hex(m.list), m.subject,\n"
+    "           m.from_name || ' ' || m.from_addr, new.body\n"
+    "    FROM messages m WHERE m.id = new.message;\n"
+    "END;\n"
+    "CREATE TRIGGER messages_bd BEFORE DELETE ON messages BEGIN\n"
+    "  DELETE FROM message_text WHERE message = old.id;\n"
+    "END;\n"
+    "CREATE TRIGGER messages_bu BEFORE UPDATE OF subject, from_name,"
+    " from_addr\n"
+    "  ON messages BEGIN\n"
+    "  INSERT INTO messages_fts(messages_fts, rowid, list, subject, author,"
+    " body)\n"
+    "    SELECT 'delete', old.id, 'l' || hex(old.list), old.subject,\n"
+    "           old.from_name || ' ' || old.from_addr, t.body\n"
+    "    FROM message_text t WHERE t.message = old.id;\n"
+    "END;\n"
+    "CREATE TRIGGER messages_au AFTER UPDATE OF subject, from_name,"
+    " from_addr\n"
+    "  ON messages BEGIN\n"
+    "  INSERT INTO messages_fts(rowid, list, subject, author, body)\n"
+    "    SELECT new.id, 'l' || hex(new.list), new.subject,\n"
+    "           new.from_name || ' ' || new.from_addr, t.body\n"
+    "    FROM message_text t WHERE t.message = new.id;\n"
+    "END;\n"
+    "INSERT INTO messages_fts(messages_fts) VALUES('rebuild');\n";
 
 static const struct migration {
 	int version;
