@@ -112,6 +112,9 @@ for l in $lists; do
 		echo "demo: import into $l failed" >&2
 done
 
+say "Lars Nielsen reads the Denmark list once a week"
+"$MLMCTL" -c "$conf" digest set denmark lars.nielsen@example.org mime
+
 say "sending the sample messages over LMTP (demo/messages/)"
 $PY - "$run/lmtp.sock" "$top"/demo/messages/*.eml <<'EOF'
 import email, email.policy, email.utils, smtplib, sys
@@ -236,6 +239,23 @@ for i, (who, to, subj, body) in enumerate(people):
     send(who, reply, "Re: " + str(m["Subject"]), "> ...", "ok%d@demo" % i)
     show(wait_mail(who, 2))
 EOF
+
+say "the weekly digest, sent now instead of Monday 07:00"
+"$MLMCTL" -c "$conf" digest status denmark
+"$MLMCTL" -c "$conf" digest send denmark
+i=0
+d=
+while [ -z "$d" ] && [ "$i" -lt 100 ]; do
+	d=$(grep -l '^Message-ID: <digest\.' \
+		"$run"/maildir/lars.nielsen@example.org/new/* 2>/dev/null |
+		head -n 1)
+	[ -n "$d" ] || sleep 0.1
+	i=$((i + 1))
+done
+if [ -n "$d" ]; then
+	echo "  $d"
+	grep -E '^(From|Subject|Content-Type):' "$d" | head -n 3 | sed 's/^/  /'
+fi
 
 say "where things are"
 cat <<EOF

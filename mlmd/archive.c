@@ -59,6 +59,7 @@
 #include "spool.h"
 #include "thread.h"
 #include "util.h"
+#include "words.h"
 
 #define STORE_MAX    ((size_t)1 << 30)
 #define FEED_ENTRIES 20
@@ -108,95 +109,11 @@ static const char style_css[] =
 
 /* ----- words in the list's language -------------------------------------- */
 
-struct words {
-	char *path;
-	char **kv; /* key, value, key, value, ... */
-	size_t n;
-};
-
-/* Loaded word files, kept for the life of the process (a handful). */
-static struct words *loaded;
-static size_t n_loaded;
-
-static const struct words *
-words_load(const char *path)
-{
-	struct words *w;
-	struct buf file = BUF_INIT;
-	char *line, *save = NULL;
-	size_t i, cap = 0;
-
-	for (i = 0; i < n_loaded; i++)
-		if (strcmp(loaded[i].path, path) == 0)
-			return &loaded[i];
-	loaded = xrealloc(loaded, (n_loaded + 1) * sizeof(*loaded));
-	w = &loaded[n_loaded++];
-	memset(w, 0, sizeof(*w));
-	w->path = xstrdup(path);
-	buf_init(&file, (size_t)1 << 20);
-	if (read_file(path, &file) < 0) {
-		buf_free(&file);
-		return w;
-	}
-	for (line = strtok_r(file.s, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '='), *k, *v, *e;
-
-		if (*line == '#' || !eq)
-			continue;
-		*eq = '\0';
-		for (k = line; *k == ' ' || *k == '\t'; k++)
-			;
-		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		*e = '\0';
-		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
-			;
-		for (e = v + strlen(v);
-		     e > v && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\t');
-		     e--)
-			;
-		*e = '\0';
-		if (!*k)
-			continue;
-		if (w->n + 2 > cap) {
-			cap = cap ? 2 * cap : 128;
-			w->kv = xrealloc(w->kv, cap * sizeof(char *));
-		}
-		w->kv[w->n++] = xstrdup(k);
-		w->kv[w->n++] = xstrdup(v);
-	}
-	buf_free(&file);
-	return w;
-}
-
-static const char *
-words_get(const struct words *w, const char *key)
-{
-	size_t i;
-
-	for (i = 0; w && i + 1 < w->n; i += 2)
-		if (strcmp(w->kv[i], key) == 0)
-			return w->kv[i + 1];
-	return NULL;
-}
-
 static const char *
 word(const struct actx *x, const char *key)
 {
-	struct buf path = BUF_INIT;
-	const char *dir = x->c->templates ? x->c->templates : ".";
-	const char *v;
-
-	buf_printf(&path, "%s/%s/archive.strings", dir, x->l->language);
-	v = words_get(words_load(buf_str(&path)), key);
-	if (!v) {
-		buf_reset(&path);
-		buf_printf(&path, "%s/en/archive.strings", dir);
-		v = words_get(words_load(buf_str(&path)), key);
-	}
-	buf_free(&path);
-	return v ? v : key;
+	return words_get(x->c->templates ? x->c->templates : ".",
+	                 x->l->language, "archive", key);
 }
 
 void

@@ -347,6 +347,15 @@ static const struct enum_name digest_names[] = {
     {"monthly", DIGEST_MONTHLY},
     {NULL, 0},
 };
+static const struct enum_name weekday_names[] = {
+    {"sunday", 0},   {"monday", 1}, {"tuesday", 2}, {"wednesday", 3},
+    {"thursday", 4}, {"friday", 5}, {"saturday", 6}, {NULL, 0},
+};
+static const struct enum_name digest_attachment_names[] = {
+    {"keep", 0},
+    {"link", 1},
+    {NULL, 0},
+};
 static const struct enum_name reply_to_names[] = {
     {"list", REPLY_LIST},
     {"author", REPLY_AUTHOR},
@@ -1092,6 +1101,13 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 		l->archive = (enum archive_mode)v;
 	if (get_enum(&w, "digest", digest_names, &v) == 0)
 		l->digest = (enum digest_freq)v;
+	if (get_enum(&w, "digest_day", weekday_names, &v) == 0)
+		l->digest_day = v;
+	get_int(&w, "digest_hour", 0, 23, &l->digest_hour);
+	get_size(&w, "digest_size", &l->digest_size);
+	if (get_enum(&w, "digest_attachments", digest_attachment_names, &v) ==
+	    0)
+		l->digest_link = v;
 	if (get_enum(&w, "reply_to", reply_to_names, &v) == 0)
 		l->reply_to = (enum reply_to)v;
 	if (get_enum(&w, "dmarc", dmarc_names, &v) == 0)
@@ -1324,6 +1340,10 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("nonmember", "hold", CFGF_NONE),
 	    CFG_STR("archive", "public", CFGF_NONE),
 	    CFG_STR("digest", "none", CFGF_NONE),
+	    CFG_STR("digest_day", "monday", CFGF_NONE),
+	    CFG_INT("digest_hour", 7, CFGF_NONE),
+	    CFG_STR("digest_size", "40K", CFGF_NONE),
+	    CFG_STR("digest_attachments", "keep", CFGF_NONE),
 	    CFG_STR("subject_prefix", "", CFGF_NONE),
 	    CFG_STR("reply_to", "list", CFGF_NONE),
 	    CFG_STR("max_size", "10M", CFGF_NONE),
@@ -1707,6 +1727,11 @@ conf_print(const struct conf *c, FILE *f)
 		        conf_nonmember_name(l->nonmember));
 		fprintf(f, "\tarchive = %s\n", conf_archive_name(l->archive));
 		fprintf(f, "\tdigest = %s\n", conf_digest_name(l->digest));
+		fprintf(f, "\tdigest_day = %s\n\tdigest_hour = %d\n"
+		           "\tdigest_size = %zu\n\tdigest_attachments = %s\n",
+		        enum_name(weekday_names, l->digest_day), l->digest_hour,
+		        l->digest_size,
+		        enum_name(digest_attachment_names, l->digest_link));
 		fputs("\tsubject_prefix = ", f);
 		print_str(f, l->subject_prefix);
 		fprintf(f, "\n\treply_to = %s\n\tmax_size = ",

@@ -36,6 +36,10 @@ struct list_conf {
 	enum nonmember nonmember;
 	enum archive_mode archive;
 	enum digest_freq digest;
+	int digest_day;    /* weekly digests: 0 Sunday .. 6 Saturday (1) */
+	int digest_hour;   /* the hour digests go, list's time zone (7) */
+	size_t digest_size;/* send early past this many bytes (40K) */
+	int digest_link;   /* digest_attachments = link (1) or keep (0) */
 	char *subject_prefix;
 	enum reply_to reply_to;
 	size_t max_size;   /* bytes */

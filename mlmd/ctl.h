@@ -48,6 +48,8 @@ ctl_fn ctl_bounces;
 ctl_fn ctl_dmarc;
 /* ctl_archive.c: archive rebuild [LIST] | search LIST QUERY */
 ctl_fn ctl_archive, ctl_search;
+/* ctl_digest.c: digest send LIST | digest status [LIST] */
+ctl_fn ctl_digest;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -50,6 +50,7 @@
 #include "priv.h"
 #include "spool.h"
 #include "archive.h"
+#include "digest.h"
 #include "bounce.h"
 #include "dmarc.h"
 #include "dsn.h"
@@ -66,6 +67,7 @@
 #define RETRY_MS             60000
 #define SHUTDOWN_GRACE_MS    30000
 #define HOUSEKEEPING_MS      3600000   /* expiry and retention, hourly */
+#define DIGEST_MS            60000     /* digests due: every minute */
 #define OUTBOUND_KEEP        (30 * 86400) /* sent rows kept for reports
                                            * and the cross-post check */
 
@@ -463,6 +465,22 @@ on_housekeeping(struct loop *l, void *arg)
 		loop_add_timer(l, HOUSEKEEPING_MS, on_housekeeping, m);
 }
 
+/* Every minute, and at start-up: digests whose time came (also while the
+ * daemon was down) or that passed their size. */
+static void
+on_digests(struct loop *l, void *arg)
+{
+	struct mlmd *m = arg;
+	long n = digest_run(m->conf, m->db, time(NULL));
+
+	if (n > 0)
+		outq_kick(m->outq, 0);
+	else if (n < 0)
+		error("digests: a run failed; trying again in a minute");
+	if (!m->stopping)
+		loop_add_timer(l, DIGEST_MS, on_digests, m);
+}
+
 static void
 on_stop_check(struct loop *l, void *arg)
 {
@@ -826,6 +844,7 @@ daemon_run(struct mlmd *m)
 	/* Whatever waits in incoming/ (also from before a crash). */
 	schedule_dispatch(m, 0);
 	loop_add_timer(m->loop, 10000, on_housekeeping, m);
+	loop_add_timer(m->loop, 0, on_digests, m);
 	log_info("mlmd %s started (pid %ld)", PACKAGE_VERSION, (long)getpid());
 	report_ready(&ready_fd, EX_OK);
 	if (loop_run(m->loop) < 0)

@@ -427,6 +427,47 @@ int db_archive_by_author(struct db *db, const char *list, const char *address,
 long db_archive_erase(struct db *db, const char *list, const char *address,
 		      int remove);
 
+/* ----- digests (db_digest.c) --------------------------------------------- */
+
+struct digest_row {
+	long long id, volume, issue;
+	size_t size;       /* bytes of the posts collected */
+	time_t created;    /* when the issue opened (its first post) */
+	long n_items;
+	time_t built;      /* when it was closed, 0 if open */
+};
+/* list's digest in state ("collecting", "built", "sent"), the oldest:
+ * 0, 1 if none, -1. */
+int db_digest_get(struct db *db, const char *list, const char *state,
+		  struct digest_row *d);
+/* Add the archive row message (size bytes) to list's open digest,
+ * opening the next issue if there is none.  The open digest's size after
+ * it, or -1.  Joins the caller's transaction. */
+long db_digest_add(struct db *db, const char *list, long long message,
+		   size_t size);
+/* Close an open digest (state 'built'): posts from now on open the next
+ * issue.  0 / -1. */
+int db_digest_close(struct db *db, long long id);
+/* Set an open digest's opening time (an empty period restarts it). */
+int db_digest_touch(struct db *db, long long id, time_t created);
+/* Mark a digest sent (its copies are queued).  0 / -1. */
+int db_digest_sent(struct db *db, long long id);
+/* The posts of a digest in the order they were distributed (arch_row's
+ * thread_mid is ""). */
+int db_digest_items(struct db *db, long long id,
+		    int (*fn)(const struct arch_row *r, void *arg), void *arg);
+/* list's members who take digests and get mail: address, plain (1) or
+ * MIME (0), their language ("" if none is set). */
+int db_digest_members(struct db *db, const char *list,
+		      int (*fn)(const char *address, int plain,
+				const char *language, void *arg),
+		      void *arg);
+/* list's five newest digests with their state, newest first. */
+int db_digest_each(struct db *db, const char *list,
+		   int (*fn)(const struct digest_row *d, const char *state,
+			     void *arg),
+		   void *arg);
+
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

@@ -39,6 +39,7 @@
 #include "conf.h"
 #include "db.h"
 #include "decorate.h"
+#include "digest.h"
 #include "dmarc.h"
 #include "extfilter.h"
 #include "content.h"
@@ -968,9 +969,14 @@ commit_action(const struct post_ctx *ctx, struct post_plan *p,
 			    buf_str(&suffix), c->delivery_lifetime);
 			if (row)
 				buf_printf(&ref, "%lld", row);
+			/* digests (a redelivery has row 0: collected before);
+			 * one past its size goes at the daemon's next digest
+			 * run, within a minute */
 			if (a->queued >= 0 &&
 			    db_log_event(ctx->db, l->name, "post", buf_str(&ref),
-			                 1) == 0)
+			                 1) == 0 &&
+			    (!row || digest_collect(c, ctx->db, l, row,
+			                            p->size) >= 0))
 				rc = 0;
 		}
 		free(names);

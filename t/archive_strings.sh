@@ -1,19 +1,22 @@
 #!/bin/sh
-# archive_strings.sh - the words of the archive pages are complete in every
-# language: for each of en da sv nb fi is ar, templates/LANG/archive.strings
-# exists, is UTF-8, every line that is not a comment (#) or empty is
-# "key = value" with a non-empty value and no carriage return, no key is
-# given twice, the keys are exactly those of en/archive.strings, and every
-# value keeps exactly the {placeholders} of its English value.  No daemon.
+# archive_strings.sh - the words of the archive pages (archive.strings) and
+# of the digests (digest.strings) are complete in every language: for each
+# such FILE and each of en da sv nb fi is ar, templates/LANG/FILE exists,
+# is UTF-8, every line that is not a comment (#) or empty is "key = value"
+# with a non-empty value and no carriage return, no key is given twice,
+# the keys are exactly those of en/FILE, and every value keeps exactly the
+# {placeholders} of its English value.  No daemon.
 . "${top_srcdir:-.}/t/lib.sh"
 
 LANGS="en da sv nb fi is ar"
+FILES="archive.strings digest.strings"
 TD=$top_srcdir/templates
-EN=$TD/en/archive.strings
 
-[ -r "$EN" ] || bail "templates/en/archive.strings is missing"
+for s in $FILES; do
+	[ -r "$TD/en/$s" ] || bail "templates/en/$s is missing"
+done
 
-plan 42
+plan 84
 
 # utf8 FILE: the file decodes as UTF-8.
 utf8() {
@@ -54,29 +57,33 @@ placeholders() {
 	done | LC_ALL=C sort
 }
 
-placeholders "$EN" >"$T_DIR/en.ph"
-keys "$EN" | uniq >"$T_DIR/en.keys"
-
-for l in $LANGS; do
-	f=$TD/$l/archive.strings
-	if ! [ -r "$f" ]; then
-		fail "$l: archive.strings exists"
-		skip 5 "$l/archive.strings is missing"
-		continue
-	fi
-	pass "$l: archive.strings exists"
-	ok "$l: archive.strings is UTF-8" utf8 "$f"
-	is "$(badlines "$f")" "" "$l: every line is a comment or \"key = value\""
-	is "$(keys "$f" | uniq -d)" "" "$l: no key is given twice"
-	keys "$f" | uniq >"$T_DIR/$l.keys"
-	is "$(LC_ALL=C comm -3 "$T_DIR/en.keys" "$T_DIR/$l.keys" |
-	    sed 's/^\t/extra: /; t; s/^/missing: /')" "" \
-	    "$l: the same keys as English"
-	placeholders "$f" >"$T_DIR/$l.ph"
-	is "$(LC_ALL=C awk 'NR == FNR { e[$1] = $2; next }
-	    ($1 in e) && e[$1] != $2 { print $1 ": " $2 " (English: " e[$1] ")" }' \
-	    "$T_DIR/en.ph" "$T_DIR/$l.ph")" "" \
-	    "$l: every value keeps the placeholders of the English one"
+for s in $FILES; do
+	b=${s%.strings}
+	placeholders "$TD/en/$s" >"$T_DIR/en.$b.ph"
+	keys "$TD/en/$s" | uniq >"$T_DIR/en.$b.keys"
+	for l in $LANGS; do
+		f=$TD/$l/$s
+		if ! [ -r "$f" ]; then
+			fail "$l: $s exists"
+			skip 5 "$l/$s is missing"
+			continue
+		fi
+		pass "$l: $s exists"
+		ok "$l: $s is UTF-8" utf8 "$f"
+		is "$(badlines "$f")" "" \
+		    "$l: $s: every line is a comment or \"key = value\""
+		is "$(keys "$f" | uniq -d)" "" "$l: $s: no key is given twice"
+		keys "$f" | uniq >"$T_DIR/$l.$b.keys"
+		is "$(LC_ALL=C comm -3 "$T_DIR/en.$b.keys" "$T_DIR/$l.$b.keys" |
+		    sed 's/^\t/extra: /; t; s/^/missing: /')" "" \
+		    "$l: $s: the same keys as English"
+		placeholders "$f" >"$T_DIR/$l.$b.ph"
+		is "$(LC_ALL=C awk 'NR == FNR { e[$1] = $2; next }
+		    ($1 in e) && e[$1] != $2 {
+			print $1 ": " $2 " (English: " e[$1] ")" }' \
+		    "$T_DIR/en.$b.ph" "$T_DIR/$l.$b.ph")" "" \
+		    "$l: $s: every value keeps the placeholders of the English one"
+	done
 done
 
 done_testing
