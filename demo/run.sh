@@ -257,6 +257,64 @@ if [ -n "$d" ]; then
 	grep -E '^(From|Subject|Content-Type):' "$d" | head -n 3 | sed 's/^/  /'
 fi
 
+say "a networking dinner in Copenhagen for the Denmark list (capacity 3)"
+day=$(date -d '+10 days' '+%Y-%m-%d')
+"$MLMCTL" -c "$conf" event create denmark --title "Netværksmiddag i København" \
+	--start "$day 18:00" --end "$day 21:00" \
+	--place "Café Nørrebro, Nørrebrogade 1, København" --capacity 3
+ev=$("$MLMCTL" -c "$conf" event list denmark | awk 'NR == 1 { print $1 }')
+$PY - "$run/lmtp.sock" "$run/maildir" <<'EOF'
+import email, email.policy, glob, os, re, smtplib, sys, time
+sock, md = sys.argv[1], sys.argv[2]
+
+def invitation(addr):
+    for _ in range(200):
+        for f in glob.glob(os.path.join(md, addr, "new", "*")):
+            m = email.message_from_binary_file(open(f, "rb"),
+                                               policy=email.policy.default)
+            if any(p.get_content_type() == "text/calendar" for p in m.walk()):
+                return m
+        time.sleep(0.1)
+    sys.exit("demo: no invitation for " + addr)
+
+def send(frm, to, raw):
+    s = smtplib.LMTP(sock, timeout=30)
+    s.sendmail(frm, [to], raw)
+    s.quit()
+
+# two answer from their calendar (an Outlook-shaped REPLY), two by mail;
+# the capacity is 3, so the fourth lands on the waitlist
+for who, how in [("mette.jensen@example.org", "calendar"),
+                 ("ahmed.hassan@example.net", "calendar"),
+                 ("fatima.al-sayed@example.com", "mail: Yes, thanks!"),
+                 ("mariam.yousef@example.com", "mail: نعم")]:
+    m = invitation(who)
+    rsvp = m["Reply-To"].addresses[0].addr_spec
+    cal = [p for p in m.walk() if p.get_content_type() == "text/calendar"][0]
+    uid = re.search(r"^UID:(.*)$", cal.get_content().replace("\r", ""),
+                    re.M).group(1).strip()
+    if how == "calendar":
+        body = ("BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n"
+                "PRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n"
+                "BEGIN:VEVENT\r\nATTENDEE;PARTSTAT=ACCEPTED:MAILTO:%s\r\n"
+                "UID:%s\r\nDTSTAMP:20260101T000000Z\r\nEND:VEVENT\r\n"
+                "END:VCALENDAR\r\n" % (who, uid))
+        raw = ("From: %s\r\nTo: %s\r\nSubject: Accepted: dinner\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/calendar; "
+               "charset=utf-8; method=REPLY\r\n\r\n%s" % (who, rsvp, body))
+    else:
+        raw = ("From: %s\r\nTo: %s\r\nSubject: Re: invitation\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+               "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+               "%s\r\n" % (who, rsvp, how[6:]))
+    send(who, rsvp, raw.encode("utf-8"))
+    print("  %-30s answers by %s" % (who, how))
+    time.sleep(0.3)
+EOF
+sleep 1
+"$MLMCTL" -c "$conf" event list denmark
+"$MLMCTL" -c "$conf" event report "$ev" | sed 's/^/  /'
+
 say "where things are"
 cat <<EOF
   configuration   $conf

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "compose.h"
 #include "decorate.h"
 #include "util.h"
@@ -60,6 +62,24 @@ body_7bit(const char *s, size_t n)
 	return 1;
 }
 
+/* data in base64, 76 characters a line (57 bytes), LF ends. */
+static void
+base64_lines(const char *data, size_t n, struct buf *out)
+{
+	char line[80];
+	size_t i;
+
+	for (i = 0; i < n; i += 57) {
+		size_t k = n - i < 57 ? n - i : 57;
+
+		sodium_bin2base64(line, sizeof(line),
+		                  (const unsigned char *)data + i, k,
+		                  sodium_base64_VARIANT_ORIGINAL);
+		buf_adds(out, line);
+		buf_addc(out, '\n');
+	}
+}
+
 int
 compose_text(const struct compose *c, struct buf *out)
 {
@@ -79,7 +99,13 @@ compose_text(const struct compose *c, struct buf *out)
 	    (c->auto_submitted && !one_line(c->auto_submitted)) ||
 	    (c->reply_to && !addr_ok(c->reply_to)) ||
 	    (c->list_id && (!one_line(c->list_id) || strpbrk(c->list_id,
-	                                                     " <>\"\\"))))
+	                                                     " <>\"\\"))) ||
+	    (c->html && !utf8_valid(c->html, strlen(c->html))) ||
+	    (c->calendar &&
+	     (!c->calendar_method || !one_line(c->calendar_method) ||
+	      strpbrk(c->calendar_method, " ;\"") ||
+	      !utf8_valid(c->calendar, strlen(c->calendar)))) ||
+	    ((c->html || c->calendar) && c->attach))
 		return -1;
 	gmtime_r(&c->date, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -121,11 +147,27 @@ compose_text(const struct compose *c, struct buf *out)
 			buf_printf(&b, "Content-Language: %s\n", c->lang);
 		buf_printf(&b, "\n--%s\n", buf_str(&boundary));
 	}
+	if (c->html || c->calendar) {
+		/* the text, the HTML and the calendar are one content
+		 * three ways; nothing in them can start with "--=_mlmd_alt_"
+		 * once QP-encoded or base64'd */
+		buf_printf(&boundary, "=_mlmd_alt_%08lx",
+		           (unsigned long)(c->date ^ (time_t)strlen(c->body)));
+		buf_printf(&b,
+		           "Content-Type: multipart/alternative; "
+		           "boundary=\"%s\"\n",
+		           buf_str(&boundary));
+		if (c->lang && *c->lang)
+			buf_printf(&b, "Content-Language: %s\n", c->lang);
+		buf_printf(&b, "\n--%s\n", buf_str(&boundary));
+	}
 	buf_adds(&b, "Content-Type: text/plain; charset=utf-8\n");
 	if (c->lang && *c->lang)
 		buf_printf(&b, "Content-Language: %s\n", c->lang);
 	blen = strlen(c->body);
-	if (body_7bit(c->body, blen)) {
+	/* 7bit unless it could hold a line like one of our boundaries
+	 * (QP turns every '=' into "=3D") */
+	if (body_7bit(c->body, blen) && !strstr(c->body, "=_mlmd_")) {
 		buf_adds(&b, "Content-Transfer-Encoding: 7bit\n\n");
 		buf_add(&b, c->body, blen);
 	} else {
@@ -135,6 +177,25 @@ compose_text(const struct compose *c, struct buf *out)
 	}
 	if (b.len && b.s[b.len - 1] != '\n')
 		buf_addc(&b, '\n');
+	if (c->html) {
+		buf_printf(&b, "\n--%s\nContent-Type: text/html; "
+		               "charset=utf-8\n"
+		               "Content-Transfer-Encoding: quoted-printable\n\n",
+		           buf_str(&boundary));
+		mime_qp_encode(c->html, strlen(c->html), "\n", &b);
+		if (b.len && b.s[b.len - 1] != '\n')
+			buf_addc(&b, '\n');
+	}
+	if (c->calendar) {
+		/* base64: the CRLF line ends of iCalendar survive any MTA */
+		buf_printf(&b, "\n--%s\nContent-Type: text/calendar; "
+		               "charset=utf-8; method=%s\n"
+		               "Content-Transfer-Encoding: base64\n\n",
+		           buf_str(&boundary), c->calendar_method);
+		base64_lines(c->calendar, strlen(c->calendar), &b);
+	}
+	if (c->html || c->calendar)
+		buf_printf(&b, "\n--%s--\n", buf_str(&boundary));
 	if (c->attach) {
 		int eightbit = 0;
 

@@ -29,6 +29,11 @@ struct compose {
 	                         * after the text, in a multipart/mixed), or
 	                         * NULL; its bytes are copied unchanged */
 	size_t attach_len;
+	/* Alternatives of the text (multipart/alternative: text, then
+	 * HTML, then the calendar; not with attach): */
+	const char *html;       /* UTF-8 HTML document, or NULL */
+	const char *calendar;   /* an iCalendar object (CRLF), or NULL */
+	const char *calendar_method; /* its METHOD: "REQUEST", "CANCEL" */
 };
 
 /*

@@ -50,6 +50,8 @@ ctl_fn ctl_dmarc;
 ctl_fn ctl_archive, ctl_search;
 /* ctl_digest.c: digest send LIST | digest status [LIST] */
 ctl_fn ctl_digest;
+/* ctl_event.c: event create|list|invite|report|attended|cancel */
+ctl_fn ctl_event;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -51,6 +51,7 @@
 #include "spool.h"
 #include "archive.h"
 #include "digest.h"
+#include "event.h"
 #include "bounce.h"
 #include "dmarc.h"
 #include "dsn.h"
@@ -207,6 +208,15 @@ record(struct mlmd *m, struct job *j)
 			if (bounce_mail(&sc, j->id, j->env.sender, msg, r) < 0)
 				rc = -1;
 			break;
+		case ROLE_RSVP: {
+			struct event_ctx ex = {m->conf, m->db, m->tmpl, &m->key,
+			                       0};
+
+			if (event_rsvp_mail(&ex, j->id, j->env.sender, msg, r) <
+			    0)
+				rc = -1;
+			break;
+		}
 		default:
 			break;
 		}
@@ -466,17 +476,22 @@ on_housekeeping(struct loop *l, void *arg)
 }
 
 /* Every minute, and at start-up: digests whose time came (also while the
- * daemon was down) or that passed their size. */
+ * daemon was down) or that passed their size; event reminders and
+ * summaries that are due. */
 static void
 on_digests(struct loop *l, void *arg)
 {
 	struct mlmd *m = arg;
-	long n = digest_run(m->conf, m->db, time(NULL));
+	struct event_ctx ex = {m->conf, m->db, m->tmpl, &m->key, 0};
+	long n = digest_run(m->conf, m->db, time(NULL)), e;
 
-	if (n > 0)
-		outq_kick(m->outq, 0);
-	else if (n < 0)
+	if (n < 0)
 		error("digests: a run failed; trying again in a minute");
+	e = event_tick(&ex);
+	if (e < 0)
+		error("events: reminders failed; trying again in a minute");
+	if (n > 0 || e > 0)
+		outq_kick(m->outq, 0);
 	if (!m->stopping)
 		loop_add_timer(l, DIGEST_MS, on_digests, m);
 }

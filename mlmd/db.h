@@ -468,6 +468,77 @@ int db_digest_each(struct db *db, const char *list,
 			     void *arg),
 		   void *arg);
 
+/* ----- events (db_event.c) ------------------------------------------------ */
+
+/* An event (table events); strings owned, freed by event_row_clear(). */
+struct event_row {
+	long long id;
+	char *uid, *list, *title, *description, *place, *tz, *rrule;
+	char *question, *organizer, *state; /* state: active | cancelled */
+	time_t dtstart, dtend;  /* UTC; of the first occurrence */
+	time_t deadline;        /* RSVP deadline, 0: the start */
+	int capacity;           /* seats, 0: unlimited */
+	long sequence;
+	time_t created, updated;
+};
+void event_row_clear(struct event_row *e);
+/* Add (uid unique): 0 and *id, -1 (also for a uid there already). */
+int db_event_add(struct db *db, const struct event_row *e, long long *id);
+/* Write every field of e->id back. */
+int db_event_save(struct db *db, const struct event_row *e);
+/* 0 found (caller clears), 1 none, -1. */
+int db_event_get(struct db *db, long long id, struct event_row *e);
+int db_event_by_uid(struct db *db, const char *uid, struct event_row *e);
+/* Events of list (NULL: all) by start; e is cleared after fn. */
+int db_event_each(struct db *db, const char *list,
+		  int (*fn)(const struct event_row *e, void *arg), void *arg);
+
+/* A member's answer to an occurrence (table rsvps). */
+struct rsvp_row {
+	long long id, event;
+	time_t occurrence;      /* 0 for a single event */
+	char address[321];
+	char partstat[16];      /* needs-action accepted declined tentative */
+	int guests;
+	long waitlist;          /* place in the queue, 0: not waiting */
+	time_t invited, answered;
+	int attended;
+};
+/* The row for (event, occurrence, address), made if new: 0 new, 1 there
+ * already; *id set.  -1. */
+int db_rsvp_invite(struct db *db, long long event, time_t occurrence,
+		   const char *address, long long *id);
+int db_rsvp_get(struct db *db, long long id, struct rsvp_row *r);
+int db_rsvp_find(struct db *db, long long event, time_t occurrence,
+		 const char *address, struct rsvp_row *r);
+/* Write partstat, guests, waitlist, answered, attended of r->id. */
+int db_rsvp_set(struct db *db, const struct rsvp_row *r);
+struct rsvp_counts {
+	long invited, yes, no, maybe, waitlist, guests, attended, no_answer;
+	long seats; /* yes + their guests */
+};
+int db_rsvp_counts(struct db *db, long long event, time_t occurrence,
+		   struct rsvp_counts *c);
+/* The first on the waitlist: 0, 1 nobody, -1. */
+int db_rsvp_first_waiting(struct db *db, long long event, time_t occurrence,
+			  struct rsvp_row *r);
+/* The next waitlist position, or -1. */
+long db_rsvp_next_waitlist(struct db *db, long long event,
+			   time_t occurrence);
+int db_rsvp_each(struct db *db, long long event, time_t occurrence,
+		 int (*fn)(const struct rsvp_row *r, void *arg), void *arg);
+/* The last reminder sent for an occurrence (seconds before its start,
+ * 0: none), and setting it. */
+int db_occurrence_reminded(struct db *db, long long event,
+			   time_t occurrence, long *reminded);
+int db_occurrence_set_reminded(struct db *db, long long event,
+			       time_t occurrence, long reminded);
+/* Summaries sent for an occurrence (1 at the deadline, 2 after). */
+int db_occurrence_summarized(struct db *db, long long event,
+			     time_t occurrence, int *mask);
+int db_occurrence_set_summarized(struct db *db, long long event,
+				 time_t occurrence, int mask);
+
 /* Everything held about address as one JSON object, appended. */
 int db_person_export(struct db *db, const char *address, struct buf *json);
 /* Erase address: memberships, consents, tokens, bounces, finished

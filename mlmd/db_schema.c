@@ -561,6 +561,15 @@ static const char schema_4[] =
     "END;\n"
     "INSERT INTO messages_fts(messages_fts) VALUES('rebuild');\n";
 
+/*
+ * Migration 5: events (issue 8).  event_occurrences.summarized: which
+ * summaries the coordinators got for an occurrence (1 at the RSVP
+ * deadline, 2 after the event), so that a restart sends none twice.
+ */
+static const char schema_5[] =
+    "ALTER TABLE event_occurrences ADD COLUMN summarized INTEGER NOT NULL "
+    "DEFAULT 0;\n";
+
 static const struct migration {
 	int version;
 	const char *what; /* for the log */
@@ -570,6 +579,7 @@ static const struct migration {
     {2, "posting and delivery", schema_2},
     {3, "joining and leaving", schema_3},
     {4, "the archive", schema_4},
+    {5, "events", schema_5},
 };
 
 int

@@ -61,6 +61,10 @@ static const struct command {
      "send the digest now; what is collected; a member's delivery"},
     {"dmarc", ctl_dmarc, "explain ADDR [LIST]",
      "what the author's DMARC policy does to the copies"},
+    {"event", ctl_event,
+     "create LIST ... | list [LIST] | invite ID | report ID | "
+     "attended ID ADDR... | cancel ID",
+     "events: invitations, answers, reports"},
     {"person", ctl_person, "export|erase ADDR",
      "a person's data (GDPR access, erasure)"},
 };

@@ -15,6 +15,7 @@
 #include "archive.h"
 #include "buf.h"
 #include "conf.h"
+#include "event.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -327,6 +328,57 @@ on_private(void *arg, const struct http_req *req, struct http_resp *resp)
 	buf_free(&dir);
 }
 
+/* /e/TOKEN: a member's answer to an event (GET shows, POST records) */
+static void
+on_event(void *arg, const struct http_req *req, struct http_resp *resp)
+{
+	struct mlmd *m = arg;
+	struct event_ctx ex = {m->conf, m->db, m->tmpl, &m->key, 0};
+	const char *tok = req->path + 3;
+	struct buf html = BUF_INIT;
+	char lang[16] = "en";
+	int st;
+
+	if (strlen(tok) > TOKEN_MAX || strchr(tok, '/')) {
+		plain_page(resp, 404, "Not found.");
+		return;
+	}
+	st = event_web(&ex, tok, is_post(req), http_req_field(req, "answer"),
+	               http_req_field(req, "guests"), &html, lang);
+	answer(resp, st, &html, lang);
+	if (is_post(req) && st == 200)
+		outq_kick(m->outq, 0);
+	buf_free(&html);
+}
+
+/* /events/LIST.ics: the list's events (public archives only) */
+static void
+on_events_feed(void *arg, const struct http_req *req, struct http_resp *resp)
+{
+	struct mlmd *m = arg;
+	struct event_ctx ex = {m->conf, m->db, m->tmpl, &m->key, 0};
+	const char *p = req->path + strlen("/events/");
+	const struct list_conf *l = NULL;
+	char list[CONF_NAME_MAX + 1];
+	size_t n = strlen(p);
+
+	if (n > 4 && n - 4 <= CONF_NAME_MAX && strcmp(p + n - 4, ".ics") == 0) {
+		snprintf(list, sizeof(list), "%.*s", (int)(n - 4), p);
+		l = conf_list(m->conf, list);
+	}
+	if (!l || l->archive != ARCH_PUBLIC) {
+		plain_page(resp, 404, "Not found.");
+		return;
+	}
+	if (event_feed(&ex, l->name, &resp->body) < 0) {
+		buf_reset(&resp->body);
+		plain_page(resp, 500, "The feed failed.");
+		return;
+	}
+	resp->content_type = "text/calendar; charset=utf-8";
+	resp->cacheable = 1;
+}
+
 int
 web_start(struct mlmd *m)
 {
@@ -344,7 +396,9 @@ web_start(struct mlmd *m)
 	if (http_route(m->http, "/c/", on_confirm, m) < 0 ||
 	    http_route(m->http, "/u/", on_unsubscribe, m) < 0 ||
 	    http_static(m->http, "/archive/", buf_str(&dir)) < 0 ||
-	    http_route(m->http, "/p/", on_private, m) < 0) {
+	    http_route(m->http, "/p/", on_private, m) < 0 ||
+	    http_route(m->http, "/e/", on_event, m) < 0 ||
+	    http_route(m->http, "/events/", on_events_feed, m) < 0) {
 		buf_free(&dir);
 		web_stop(m);
 		return -1;

@@ -26,6 +26,12 @@
  * three commands in English (no "approve always": that is for posts) and
  * this owner's reply address on a line of its own, and the refusal's
  * reason paragraph is there only when a reason was given.
+ * The event templates (event_invite.txt .. event_summary.txt) get full and
+ * minimal sets too: the invitation gives yes, no and maybe in English
+ * (and the native words the parser also reads), the HTML invitation has
+ * mailto links for them and nothing external, each case of
+ * event_answer.txt has a paragraph and a subject of its own, and the
+ * summary shows every number and the report command as it is.
  */
 #include "config.h"
 
@@ -47,7 +53,9 @@ static const char *const required[] = {
     "goodbye.txt",  "export.txt",    "forgotten.txt", "page.html",
     "moderate.txt", "moderated.txt", "expired.txt",   "held_summary.txt",
     "probe.txt",    "bounces.txt",   "sub_request.txt", "sub_waiting.txt",
-    "sub_refused.txt", "archive_link.txt"};
+    "sub_refused.txt", "archive_link.txt",
+    "event_invite.txt", "event_invite.html", "event_answer.txt",
+    "event_reminder.txt", "event_cancel.txt", "event_summary.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
@@ -822,6 +830,314 @@ check_submod_templates(const struct tmpl_set *s)
 		}
 }
 
+/* --- events by email ------------------------------------------------- */
+
+static const char *const event_templates[] = {
+    "event_invite.txt",   "event_invite.html", "event_answer.txt",
+    "event_reminder.txt", "event_cancel.txt",  "event_summary.txt"};
+
+#define RSVP_ADDR "denmark+rsvp-Zm9vYmFy@lists.example.org"
+
+/*
+ * Event values, looked up before samples[] (same rules: required ones
+ * are set in the minimal set too, names in neither table are flags).
+ * The numbers of the summary are distinct, so that each can be found.
+ */
+static const struct {
+	const char *name, *value;
+	int required;
+} ev_samples[] = {
+    {"title", "Networking dinner", 1},
+    {"when", "torsdag 10. december 2026 18:00\u201321:00 (Europe/Copenhagen)",
+     1},
+    {"place", "Café Nørrebro, Copenhagen", 0},
+    {"description", "Bring <business cards> & ideas", 0},
+    {"capacity", "20", 0},
+    {"seats_left", "3", 0},
+    {"deadline", "3 December 2026 12:00", 0},
+    {"rsvp_address", RSVP_ADDR, 1},
+    {"web_url", "https://lists.example.org/e/Zm9vYmFy?a=1&b=2", 0},
+    {"occurrence_when", "10 February 2027 18:00", 0},
+    {"question", "Any food allergies?", 0},
+    {"guests", "43", 1},
+    {"waitlist_position", "8", 0},
+    {"days", "7", 1},
+    {"invited", "91", 1},
+    {"yes", "87", 1},
+    {"no", "76", 1},
+    {"maybe", "65", 1},
+    {"waitlist", "54", 1},
+    {"attended", "38", 1},
+    {"no_answer", "19", 1},
+    {"report_command", "mlmctl event report 12", 1},
+};
+
+/* The native answer words the parser reads too, besides yes/no/maybe. */
+static const struct {
+	const char *lang, *yes, *no, *maybe;
+} ev_words[] = {
+    {"da", "ja", "nej", "måske"},
+    {"sv", "ja", "nej", "kanske"},
+    {"nb", "ja", "nei", "kanskje"},
+    {"fi", "kyllä", "ei", "ehkä"},
+    {"is", "já", "nei", "kannski"},
+    {"ar", "نعم", "لا", "ربما"},
+};
+
+static const char *const ev_answers[] = {
+    "accepted", "declined", "tentative", "waitlisted",
+    "promoted", "too_late", "unknown"};
+
+static struct tmpl_vars *
+ev_vars(const char *const *known, const char *lang, int full)
+{
+	struct tmpl_vars *v = tmpl_vars_new();
+	size_t k, i;
+
+	for (k = 0; known[k]; k++) {
+		const char *val = NULL;
+
+		for (i = 0; i < ARRAY_SIZE(ev_samples) && !val; i++)
+			if (strcmp(ev_samples[i].name, known[k]) == 0)
+				val = full || ev_samples[i].required
+				          ? ev_samples[i].value
+				          : "";
+		tmpl_vars_set(v, known[k],
+		              val ? val : sample(known[k], lang, full));
+	}
+	return v;
+}
+
+static void
+check_event_sample(const struct tmpl *t, const char *lang, int full)
+{
+	const char *base = strchr(tmpl_name(t), '/') + 1;
+	const char *const *known = tmpl_documented_vars(base);
+	const char *what = full ? "full" : "minimal";
+	struct tmpl_vars *v = ev_vars(known, lang, full);
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	const char *b, *s;
+	int member = strcmp(base, "event_summary.txt") != 0;
+	size_t i;
+
+	ok(render_into(t, v, &subj, &body) == 0, "%s renders (%s set)",
+	   tmpl_name(t), what);
+	b = buf_str(&body);
+	s = buf_str(&subj);
+	ok(body.len > 0 && tmpl_utf8_valid(body.s, body.len) &&
+	       tmpl_utf8_valid(subj.s, subj.len),
+	   "%s (%s): non-empty UTF-8", tmpl_name(t), what);
+	ok(!strstr(b, "{{") && !strstr(b, "}}") && !strstr(s, "{{"),
+	   "%s (%s): no tag left", tmpl_name(t), what);
+	ok(strstr(b, "Networking dinner") &&
+	       strstr(b, "18:00\u201321:00 (Europe/Copenhagen)"),
+	   "%s (%s): the title and the time", tmpl_name(t), what);
+	if (member)
+		ok(strstr(b, "denmark-owner@lists.example.org") != NULL,
+		   "%s (%s): the coordinators' address", tmpl_name(t), what);
+	if (tmpl_is_html(t)) {
+		struct buf want = BUF_INIT;
+
+		buf_printf(&want, "<html lang=\"%s\" dir=\"%s\">", lang,
+		           strcmp(lang, "ar") == 0 ? "rtl" : "ltr");
+		ok(strncmp(b, "<!DOCTYPE html>\n", 16) == 0 &&
+		       strstr(b, buf_str(&want)) && strstr(b, "</html>"),
+		   "%s (%s): an HTML document with %s", tmpl_name(t), what,
+		   buf_str(&want));
+		ok(!strstr(b, "<script") && !strstr(b, "src=") &&
+		       !strstr(b, "<link") && !strstr(b, "<img"),
+		   "%s (%s): no scripts, no images, nothing external",
+		   tmpl_name(t), what);
+		ok(strstr(b, "href=\"mailto:" RSVP_ADDR "?subject=yes\"") &&
+		       strstr(b, "href=\"mailto:" RSVP_ADDR "?subject=no\"") &&
+		       strstr(b,
+		              "href=\"mailto:" RSVP_ADDR "?subject=maybe\""),
+		   "%s (%s): mailto links for yes, no and maybe", tmpl_name(t),
+		   what);
+		is_int(strstr(b, "href=\"https://lists.example.org/e/"
+		                 "Zm9vYmFy?a=1&amp;b=2\"") != NULL &&
+		           strstr(b, "?subject=yes%20%2B1\"") != NULL,
+		       full, "%s (%s): web link (escaped) and +1 only when set",
+		       tmpl_name(t), what);
+		ok(!strstr(b, "<business") &&
+		       (!full || strstr(b, "&lt;business cards&gt; &amp;")),
+		   "%s (%s): values escaped", tmpl_name(t), what);
+	} else {
+		ok(subj.len > 0 && !strchr(s, '\n') &&
+		       strstr(s, "Networking dinner") && strstr(s, "denmark"),
+		   "%s (%s): subject names the event and the list",
+		   tmpl_name(t), what);
+	}
+	if (strcmp(base, "event_invite.txt") == 0) {
+		ok(strstr(b, "\n    yes ") && strstr(b, "\n    no ") &&
+		       strstr(b, "\n    maybe ") && strstr(b, RSVP_ADDR),
+		   "%s (%s): yes, no, maybe in English, the RSVP address",
+		   tmpl_name(t), what);
+		is_int(strstr(b, "\"yes +1\"") && strstr(b, "Any food allergies?") &&
+		           strstr(b, "3 December 2026 12:00") &&
+		           strstr(b, "https://lists.example.org/e/") &&
+		           strstr(b, "10 February 2027") &&
+		           strstr(b, "Café Nørrebro") && strstr(b, "20") &&
+		           strstr(b, "<business cards> &"),
+		       full,
+		       "%s (%s): +1, question, deadline, link, date, place, "
+		       "description only when set",
+		       tmpl_name(t), what);
+		for (i = 0; i < ARRAY_SIZE(ev_words); i++)
+			if (strcmp(ev_words[i].lang, lang) == 0)
+				ok(strstr(b, ev_words[i].yes) &&
+				       strstr(b, ev_words[i].no) &&
+				       strstr(b, ev_words[i].maybe),
+				   "%s (%s): also the words %s, %s, %s",
+				   tmpl_name(t), what, ev_words[i].yes,
+				   ev_words[i].no, ev_words[i].maybe);
+	}
+	if (strcmp(base, "event_summary.txt") == 0) {
+		ok(strstr(b, "91") && strstr(b, "87") && strstr(b, "76") &&
+		       strstr(b, "65") && strstr(b, "54") && strstr(b, "43") &&
+		       strstr(b, "19") &&
+		       strstr(b, "\n    mlmctl event report 12\n"),
+		   "%s (%s): the numbers, the report command as it is",
+		   tmpl_name(t), what);
+		is_int(strstr(b, "38") != NULL, full,
+		       "%s (%s): attended only after the event", tmpl_name(t),
+		       what);
+	}
+	if (strcmp(base, "event_reminder.txt") == 0 ||
+	    strcmp(base, "event_cancel.txt") == 0)
+		is_int(strstr(b, "10 February 2027") != NULL, full,
+		       "%s (%s): the occurrence only for a series",
+		       tmpl_name(t), what);
+	tmpl_vars_free(v);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+/*
+ * event_answer.txt as mlmd sends it: exactly one case flag.  Each case
+ * adds text of its own and a subject of its own.
+ */
+static void
+check_event_answer(const struct tmpl *t, const char *lang)
+{
+	const char *const *known = tmpl_documented_vars("event_answer.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	char *subjects[ARRAY_SIZE(ev_answers)], *nonebody;
+	size_t none, i, j;
+	int distinct = 1;
+
+	{
+		struct tmpl_vars *v = ev_vars(known, lang, 0);
+
+		render_into(t, v, &subj, &body);
+		none = body.len;
+		nonebody = xstrdup(buf_str(&body));
+		tmpl_vars_free(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(ev_answers); i++) {
+		struct tmpl_vars *v = ev_vars(known, lang, 0);
+		const char *b;
+
+		tmpl_vars_set(v, ev_answers[i], "1");
+		if (strcmp(ev_answers[i], "waitlisted") == 0)
+			tmpl_vars_set(v, "waitlist_position", "8");
+		/* too_late drops the "answer again" paragraph: compare. */
+		ok(render_into(t, v, &subj, &body) == 0 &&
+		       (body.len > none + 16 ||
+		        (strcmp(ev_answers[i], "too_late") == 0 &&
+		         strcmp(buf_str(&body), nonebody) != 0 &&
+		         body.len > 100)),
+		   "%s (%s): a paragraph of its own", tmpl_name(t),
+		   ev_answers[i]);
+		b = buf_str(&body);
+		subjects[i] = xstrdup(buf_str(&subj));
+		if (strcmp(ev_answers[i], "unknown") == 0)
+			ok(strstr(b, "\n    yes ") && strstr(b, "\n    no ") &&
+			       strstr(b, "\n    maybe ") &&
+			       strstr(b, "\"yes +1\""),
+			   "%s (unknown): how to answer, in English",
+			   tmpl_name(t));
+		if (strcmp(ev_answers[i], "waitlisted") == 0)
+			ok(strstr(b, "8") && strstr(b, "43"),
+			   "%s (waitlisted): position and guests",
+			   tmpl_name(t));
+		if (strcmp(ev_answers[i], "too_late") == 0)
+			ok(!strstr(b, RSVP_ADDR),
+			   "%s (too_late): no invitation to answer again",
+			   tmpl_name(t));
+		else
+			ok(strstr(b, RSVP_ADDR) != NULL,
+			   "%s (%s): how to answer again", tmpl_name(t),
+			   ev_answers[i]);
+		tmpl_vars_free(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(ev_answers); i++)
+		for (j = i + 1; j < ARRAY_SIZE(ev_answers); j++)
+			if (strcmp(subjects[i], subjects[j]) == 0) {
+				diag("%s: %s and %s: same subject",
+				     tmpl_name(t), ev_answers[i],
+				     ev_answers[j]);
+				distinct = 0;
+			}
+	ok(distinct, "%s: each case has a subject of its own", tmpl_name(t));
+	for (i = 0; i < ARRAY_SIZE(ev_answers); i++)
+		free(subjects[i]);
+	free(nonebody);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+/* event_reminder.txt: on the waiting list, or coming. */
+static void
+check_event_reminder(const struct tmpl *t, const char *lang)
+{
+	const char *const *known = tmpl_documented_vars("event_reminder.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	struct tmpl_vars *v = ev_vars(known, lang, 0);
+	char *coming;
+
+	tmpl_vars_set(v, "days", "1");
+	ok(render_into(t, v, &subj, &body) == 0 &&
+	       strstr(buf_str(&body), "1") && strstr(buf_str(&body), RSVP_ADDR),
+	   "%s (coming): the days, how to say no", tmpl_name(t));
+	coming = xstrdup(buf_str(&body));
+	tmpl_vars_set(v, "waitlisted", "1");
+	ok(render_into(t, v, &subj, &body) == 0 &&
+	       strcmp(coming, buf_str(&body)) != 0,
+	   "%s (waitlisted): a text of its own", tmpl_name(t));
+	free(coming);
+	tmpl_vars_free(v);
+	buf_free(&subj);
+	buf_free(&body);
+}
+
+static void
+check_event_templates(const struct tmpl_set *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(langs); i++)
+		for (k = 0; k < ARRAY_SIZE(event_templates); k++) {
+			const char *pref[] = {langs[i], NULL};
+			const struct tmpl *t =
+			    tmpl_get(s, event_templates[k], pref);
+
+			if (!t || strcmp(tmpl_lang(t), langs[i]) != 0 ||
+			    !tmpl_documented_vars(event_templates[k])) {
+				ok(0, "%s/%s exists, variables documented",
+				   langs[i], event_templates[k]);
+				continue;
+			}
+			check_event_sample(t, langs[i], 1);
+			check_event_sample(t, langs[i], 0);
+			if (strcmp(event_templates[k], "event_answer.txt") == 0)
+				check_event_answer(t, langs[i]);
+			if (strcmp(event_templates[k], "event_reminder.txt") ==
+			    0)
+				check_event_reminder(t, langs[i]);
+		}
+}
+
 int
 main(void)
 {
@@ -859,6 +1175,7 @@ main(void)
 	check_mod_templates(s);
 	check_bounce_templates(s);
 	check_submod_templates(s);
+	check_event_templates(s);
 	check_rtl(top ? top : ".", s);
 	tmpl_set_free(s);
 	buf_free(&dir);

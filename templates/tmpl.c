@@ -1077,6 +1077,32 @@ static const char *const page_vars[] = {"lang",
                                         SUB_RESULT_VARS,
                                         NULL};
 
+/*
+ * Events by email (issue 8): every mail to a member about an event gets
+ * the event set; event_answer.txt has exactly one of its seven case flags
+ * on.  Numbers come as text; optional values are "".
+ */
+#define EVENT_COMMON_VARS                                                      \
+	"list_name", "list_address", "list_description", "address",            \
+	    "request_address", "owner_address", "title", "when", "place",      \
+	    "description", "capacity", "seats_left", "deadline",               \
+	    "rsvp_address", "web_url", "recurring", "occurrence_when"
+static const char *const event_invite_vars[] = {
+    EVENT_COMMON_VARS, "updated", "question", "guests_allowed", NULL};
+static const char *const event_answer_vars[] = {
+    EVENT_COMMON_VARS, "accepted",  "declined", "tentative",
+    "waitlisted",      "promoted",  "too_late", "unknown",
+    "guests",          "waitlist_position",     NULL};
+static const char *const event_reminder_vars[] = {
+    EVENT_COMMON_VARS, "waitlisted", "days", NULL};
+static const char *const event_cancel_vars[] = {EVENT_COMMON_VARS, NULL};
+static const char *const event_summary_vars[] = {
+    "list_name", "list_address", "title",      "when",
+    "place",     "capacity",     "invited",    "yes",
+    "no",        "maybe",        "waitlist",   "guests",
+    "attended",  "no_answer",    "after_event", "report_command",
+    NULL};
+
 static const struct {
 	const char *name;
 	const char *const *vars;
@@ -1103,6 +1129,12 @@ static const struct {
     {"forgotten.txt", sub_common_vars},
     {"archive_link.txt", archive_link_vars},
     {"page.html", page_vars},
+    {"event_invite.txt", event_invite_vars},
+    {"event_invite.html", event_invite_vars},
+    {"event_answer.txt", event_answer_vars},
+    {"event_reminder.txt", event_reminder_vars},
+    {"event_cancel.txt", event_cancel_vars},
+    {"event_summary.txt", event_summary_vars},
 };
 
 const char *const *

@@ -1,0 +1,1276 @@
+/*
+ * event.c - events by email (event.h).
+ *
+ * Invariants: an answer is found by its token only (token_verify over
+ * list, address and answer row); seats are counted from the rows in the
+ * same transaction that changes them (one writer: SQLite's BEGIN
+ * IMMEDIATE), so capacity is never passed and a freed seat goes to the
+ * first on the waitlist; every mail is queued in the transaction that
+ * records what it says; reminders and summaries are marked sent in that
+ * transaction too, so a restart sends none twice.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "compose.h"
+#include "conf.h"
+#include "db.h"
+#include "event.h"
+#include "itip.h"
+#include "log.h"
+#include "msg.h"
+#include "msghtml.h"
+#include "post.h"
+#include "rsvp_parse.h"
+#include "sub.h"
+#include "tmpl.h"
+#include "token.h"
+#include "util.h"
+
+#define PURPOSE "rsvp"
+/* An answer link stays valid this long after the event ends (attendance
+ * replies come after). */
+#define TOKEN_AFTER (30 * 86400)
+#define REMIND_1 (7 * 86400)
+#define REMIND_2 (1 * 86400)
+
+static time_t
+now_of(const struct event_ctx *x)
+{
+	return x->now ? x->now : time(NULL);
+}
+
+/* ----- dates ----------------------------------------------------------- */
+
+/* "2026-12-10 18:00-21:00 (Europe/Copenhagen)" in the list's zone. */
+static void
+when_text(const struct list_conf *l, time_t start, time_t end,
+          struct buf *out)
+{
+	const char *saved = getenv("TZ");
+	char *keep = saved ? xstrdup(saved) : NULL;
+	struct tm a, b;
+	char s1[64], s2[64];
+
+	setenv("TZ", l->timezone && *l->timezone ? l->timezone : "UTC", 1);
+	tzset();
+	localtime_r(&start, &a);
+	localtime_r(&end, &b);
+	strftime(s1, sizeof(s1), "%Y-%m-%d %H:%M", &a);
+	if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
+		strftime(s2, sizeof(s2), "%H:%M", &b);
+	else
+		strftime(s2, sizeof(s2), "%Y-%m-%d %H:%M", &b);
+	buf_printf(out, "%s\xe2\x80\x93%s (%s)", s1, s2,
+	           l->timezone && *l->timezone ? l->timezone : "UTC");
+	if (keep) {
+		setenv("TZ", keep, 1);
+		free(keep);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+}
+
+/* The occurrence answers go to: 0 for a single event, else the start of
+ * the next occurrence that has not ended (or the last one). */
+static time_t
+occurrence_of(const struct event_row *e, time_t now, time_t *start,
+              time_t *end)
+{
+	struct itip_event ev;
+	time_t occ[4];
+	size_t n;
+
+	*start = e->dtstart;
+	*end = e->dtend;
+	if (!*e->rrule)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.start = e->dtstart;
+	ev.end = e->dtend;
+	strlcpy_(ev.rrule, e->rrule, sizeof(ev.rrule));
+	strlcpy_(ev.tzid, e->tz, sizeof(ev.tzid));
+	n = itip_occurrences(&ev, now - (e->dtend - e->dtstart), occ, 1);
+	if (n == 0)
+		return 0;
+	*start = occ[0];
+	*end = occ[0] + (e->dtend - e->dtstart);
+	return occ[0];
+}
+
+/* ----- tokens and addresses ---------------------------------------------- */
+
+static void
+rsvp_token(const struct event_ctx *x, const struct event_row *e,
+           const struct rsvp_row *r, char *tok, size_t n)
+{
+	time_t end = e->dtend > r->occurrence ? e->dtend : r->occurrence;
+
+	/* a series: valid two years; else until a month after the end */
+	if (*e->rrule)
+		end = now_of(x) + 2 * 365 * 86400;
+	end = (end + TOKEN_AFTER) / 86400 * 86400 + 86400;
+	token_make(x->key, PURPOSE, e->list, r->address, r->id, end, tok, n);
+}
+
+static void
+rsvp_addr(const struct event_ctx *x, const char *list, const char *tok,
+          struct buf *out)
+{
+	buf_printf(out, "%s%crsvp-%s@%s", list,
+	           x->c->separator ? x->c->separator : '+', tok, x->c->domain);
+}
+
+/* The answer row of a token, checked: 0 and r/e filled (caller clears
+ * e), 1 not ours. */
+static int
+by_token(const struct event_ctx *x, const char *tok, struct rsvp_row *r,
+         struct event_row *e)
+{
+	long long id;
+	time_t exp;
+
+	if (token_parse(tok, &id, &exp) < 0 || db_rsvp_get(x->db, id, r) != 0)
+		return 1;
+	if (db_event_get(x->db, r->event, e) != 0)
+		return 1;
+	if (!token_verify(x->key, tok, PURPOSE, e->list, r->address) ||
+	    exp < now_of(x)) {
+		event_row_clear(e);
+		return 1;
+	}
+	return 0;
+}
+
+/* ----- mails --------------------------------------------------------------- */
+
+static void
+member_langs(const struct event_ctx *x, const struct list_conf *l,
+             const char *address, char store[3][16], const char *langs[4])
+{
+	struct member_flags f;
+	size_t n = 0;
+
+	memset(store, 0, 3 * 16);
+	if (db_member_flags(x->db, l->name, address, &f) == 0 && *f.language)
+		strlcpy_(store[n++], f.language, 16);
+	if (db_person_language(x->db, address, store[n], 16) == 0 &&
+	    *store[n])
+		n++;
+	strlcpy_(store[n++], l->language, 16);
+	langs[0] = store[0];
+	langs[1] = n > 1 ? store[1] : NULL;
+	langs[2] = n > 2 ? store[2] : NULL;
+	langs[3] = NULL;
+}
+
+/* Fill the variables every event mail has. */
+static void
+common_vars(const struct event_ctx *x, const struct list_conf *l,
+            const struct event_row *e, const struct rsvp_row *r,
+            const char *tok, time_t start, time_t end, struct tmpl_vars *v)
+{
+	struct buf b = BUF_INIT;
+	struct rsvp_counts cn;
+
+	tmpl_vars_set(v, "list_name", l->name);
+	tmpl_vars_set(v, "list_address", l->address);
+	tmpl_vars_set(v, "list_description", l->description);
+	tmpl_vars_set(v, "address", r ? r->address : "");
+	tmpl_vars_setf(v, "request_address", "%s-request@%s", l->name,
+	               x->c->domain);
+	tmpl_vars_setf(v, "owner_address", "%s-owner@%s", l->name,
+	               x->c->domain);
+	tmpl_vars_set(v, "title", e->title);
+	when_text(l, start, end, &b);
+	tmpl_vars_set(v, "when", buf_str(&b));
+	tmpl_vars_set(v, "occurrence_when", *e->rrule ? buf_str(&b) : "");
+	tmpl_vars_set_bool(v, "recurring", *e->rrule != '\0');
+	tmpl_vars_set(v, "place", e->place);
+	tmpl_vars_set(v, "description", e->description);
+	if (e->capacity > 0 &&
+	    db_rsvp_counts(x->db, e->id, r ? r->occurrence : 0, &cn) == 0) {
+		tmpl_vars_setf(v, "capacity", "%d", e->capacity);
+		tmpl_vars_setf(v, "seats_left", "%ld",
+		               cn.seats >= e->capacity
+		                   ? 0L
+		                   : (long)e->capacity - cn.seats);
+	} else {
+		tmpl_vars_set(v, "capacity", "");
+		tmpl_vars_set(v, "seats_left", "");
+	}
+	buf_reset(&b);
+	if (e->deadline)
+		when_text(l, e->deadline, e->deadline, &b);
+	tmpl_vars_set(v, "deadline", e->deadline ? buf_str(&b) : "");
+	buf_reset(&b);
+	if (tok)
+		rsvp_addr(x, l->name, tok, &b);
+	tmpl_vars_set(v, "rsvp_address", buf_str(&b));
+	buf_reset(&b);
+	if (tok && x->c->http && *x->c->http && conf_web_base(x->c, &b))
+		buf_printf(&b, "/e/%s", tok);
+	else
+		buf_reset(&b);
+	tmpl_vars_set(v, "web_url", buf_str(&b));
+	buf_free(&b);
+}
+
+/*
+ * Render tmpl (and html_tmpl, and the calendar if not NULL) for to and
+ * queue it (kind "event").  file: unique name under HOME/out.  0 / -1.
+ */
+static int
+send_event_mail(const struct event_ctx *x, const struct list_conf *l,
+                const char *to, const char *tmpl, const char *html_tmpl,
+                struct tmpl_vars *v, const char *calendar,
+                const char *method, const char *reply_to, const char *file)
+{
+	char store[3][16];
+	const char *langs[4];
+	const struct tmpl *t, *th = NULL;
+	struct buf subj = BUF_INIT, body = BUF_INIT, err = BUF_INIT;
+	struct buf hs = BUF_INIT, hb = BUF_INIT, mail = BUF_INIT;
+	struct buf mid = BUF_INIT, from = BUF_INIT, lid = BUF_INIT;
+	struct compose cm;
+	char *rel = NULL;
+	int rc = -1;
+
+	member_langs(x, l, to, store, langs);
+	if (!x->tmpl || !(t = tmpl_get(x->tmpl, tmpl, langs)))
+		return error("template %s is missing", tmpl);
+	if (html_tmpl)
+		th = tmpl_get(x->tmpl, html_tmpl, langs);
+	if (tmpl_render_mail(t, v, &subj, &body, &err) < 0 ||
+	    (th && tmpl_render(th, v, &hb, &err) < 0)) {
+		error("template %s: %s", tmpl, buf_str(&err));
+		goto out;
+	}
+	buf_printf(&mid, "%s@%s", file, x->c->domain);
+	buf_printf(&from, "%s-request@%s", l->name, x->c->domain);
+	buf_printf(&lid, "%s.%s", l->name, x->c->domain);
+	memset(&cm, 0, sizeof(cm));
+	cm.from_name = *l->description ? l->description : l->name;
+	cm.from_addr = reply_to ? reply_to : buf_str(&from);
+	cm.to = to;
+	cm.subject = buf_str(&subj);
+	cm.body = buf_str(&body);
+	cm.lang = tmpl_lang(t);
+	cm.message_id = buf_str(&mid);
+	cm.date = now_of(x);
+	cm.auto_submitted = "auto-generated";
+	cm.reply_to = reply_to;
+	cm.list_id = buf_str(&lid);
+	cm.html = th ? buf_str(&hb) : NULL;
+	cm.calendar = calendar;
+	cm.calendar_method = method;
+	if (compose_text(&cm, &mail) < 0) {
+		error("%s: cannot compose %s for <%s>", file, tmpl, to);
+		goto out;
+	}
+	if (post_write_out(x->c, file, NULL, mail.s, mail.len, &rel) < 0 ||
+	    post_sync(x->c) < 0 ||
+	    db_out_add(x->db, l->name, "event", buf_str(&mid), rel, "", to,
+	               x->c->delivery_lifetime) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(rel);
+	buf_free(&subj);
+	buf_free(&body);
+	buf_free(&err);
+	buf_free(&hs);
+	buf_free(&hb);
+	buf_free(&mail);
+	buf_free(&mid);
+	buf_free(&from);
+	buf_free(&lid);
+	return rc;
+}
+
+/* The iCalendar object for one member (REQUEST or CANCEL). */
+static int
+calendar_for(const struct event_ctx *x, const struct list_conf *l,
+             const struct event_row *e, const char *organizer,
+             const char *attendee, const char *name, int cancel,
+             struct buf *out)
+{
+	struct itip_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	strlcpy_(ev.uid, e->uid, sizeof(ev.uid));
+	ev.sequence = e->sequence;
+	strlcpy_(ev.summary, e->title, sizeof(ev.summary));
+	strlcpy_(ev.location, e->place, sizeof(ev.location));
+	strlcpy_(ev.description, e->description, sizeof(ev.description));
+	ev.start = e->dtstart;
+	ev.end = e->dtend;
+	strlcpy_(ev.rrule, e->rrule, sizeof(ev.rrule));
+	if (*e->rrule && strcmp(e->tz, "UTC") != 0)
+		strlcpy_(ev.tzid, e->tz, sizeof(ev.tzid));
+	strlcpy_(ev.organizer, organizer, sizeof(ev.organizer));
+	ev.capacity = e->capacity;
+	ev.rsvp_deadline = e->deadline;
+	return itip_build(cancel ? ITIP_CANCEL : ITIP_REQUEST, &ev, attendee,
+	                  name, *l->description ? l->description : l->name,
+	                  now_of(x), out);
+}
+
+/* ----- creating and inviting --------------------------------------------- */
+
+int
+event_create(const struct event_ctx *x, struct event_row *e, long long *id)
+{
+	const struct list_conf *l = conf_list(x->c, e->list);
+	struct buf uid = BUF_INIT;
+	unsigned char rnd[10];
+	size_t i;
+	int rc;
+
+	if (!l) {
+		error("event: no list '%s'", e->list);
+		return -1;
+	}
+	if (e->dtend <= e->dtstart || !e->title || !*e->title) {
+		error("event: a title and an end after the start are needed");
+		return -1;
+	}
+	if (!e->uid || !*e->uid) {
+		randombytes_buf(rnd, sizeof(rnd));
+		buf_adds(&uid, "mlmd-");
+		for (i = 0; i < sizeof(rnd); i++)
+			buf_printf(&uid, "%02x", rnd[i]);
+		buf_printf(&uid, "@%s", x->c->domain);
+		free(e->uid);
+		e->uid = buf_detach(&uid, NULL);
+	}
+	if (!e->state || !*e->state) {
+		free(e->state);
+		e->state = xstrdup("active");
+	}
+	rc = db_event_add(x->db, e, id);
+	if (rc == 0) {
+		e->id = *id;
+		db_log_event(x->db, l->name, "event", NULL, 1);
+	}
+	buf_free(&uid);
+	return rc;
+}
+
+struct invite_walk {
+	const struct event_ctx *x;
+	const struct list_conf *l;
+	struct event_row *e;
+	time_t occ, start, end;
+	const char *only;
+	long sent;
+	int failed;
+};
+
+static int
+invite_one(const struct member *m, void *arg)
+{
+	struct invite_walk *w = arg;
+	const struct event_ctx *x = w->x;
+	struct rsvp_row r;
+	struct member_bounce mb;
+	struct buf cal = BUF_INIT, org = BUF_INIT, file = BUF_INIT;
+	struct tmpl_vars *v;
+	char tok[TOKEN_MAX + 1];
+	long long id;
+	int again;
+
+	if (w->failed || m->delivery == DELIVER_NOMAIL)
+		return 0;
+	if (w->only && strcmp(w->only, m->address) != 0)
+		return 0;
+	if (db_member_bounce(x->db, m->list, m->address, &mb) == 0 &&
+	    mb.disabled)
+		return 0;
+	again = db_rsvp_invite(x->db, w->e->id, w->occ, m->address, &id);
+	if (again < 0 || db_rsvp_get(x->db, id, &r) != 0) {
+		w->failed = 1;
+		return 1;
+	}
+	if (again == 1 && strcmp(r.partstat, "declined") == 0)
+		return 0; /* said no: no update */
+	rsvp_token(x, w->e, &r, tok, sizeof(tok));
+	rsvp_addr(x, w->l->name, tok, &org);
+	if (calendar_for(x, w->l, w->e, buf_str(&org), m->address, m->name, 0,
+	                 &cal) < 0) {
+		error("event %lld: no calendar for <%s>", w->e->id, m->address);
+		w->failed = 1;
+		goto out;
+	}
+	v = tmpl_vars_new();
+	common_vars(x, w->l, w->e, &r, tok, w->start, w->end, v);
+	tmpl_vars_set_bool(v, "updated", again == 1);
+	tmpl_vars_set(v, "question", w->e->question);
+	tmpl_vars_set_bool(v, "guests_allowed", 1);
+	buf_printf(&file, "event-%lld-%ld-%lld", w->e->id, w->e->sequence,
+	           r.id);
+	if (send_event_mail(x, w->l, m->address, "event_invite.txt",
+	                    "event_invite.html", v, buf_str(&cal), "REQUEST",
+	                    buf_str(&org), buf_str(&file)) < 0)
+		w->failed = 1;
+	else
+		w->sent++;
+	tmpl_vars_free(v);
+out:
+	buf_free(&cal);
+	buf_free(&org);
+	buf_free(&file);
+	return w->failed;
+}
+
+long
+event_invite(const struct event_ctx *x, long long id, const char *address)
+{
+	struct event_row e;
+	struct invite_walk w;
+	const struct list_conf *l;
+	const char **names;
+	size_t n, i;
+	int own = !db_in_transaction(x->db);
+
+	if (db_event_get(x->db, id, &e) != 0)
+		return -1;
+	l = conf_list(x->c, e.list);
+	if (!l || strcmp(e.state, "active") != 0) {
+		event_row_clear(&e);
+		return -1;
+	}
+	memset(&w, 0, sizeof(w));
+	w.x = x;
+	w.l = l;
+	w.e = &e;
+	w.only = address;
+	w.occ = occurrence_of(&e, now_of(x), &w.start, &w.end);
+	names = xcalloc(x->c->n_lists + 1, sizeof(*names));
+	n = post_lists(x->c, l, names, x->c->n_lists);
+	if (own && db_begin(x->db) < 0) {
+		free(names);
+		event_row_clear(&e);
+		return -1;
+	}
+	for (i = 0; i < n && !w.failed; i++)
+		if (db_member_each(x->db, names[i], invite_one, &w) < 0)
+			w.failed = 1;
+	if (!w.failed)
+		db_log_event(x->db, l->name, "invitation", NULL, w.sent);
+	if (own) {
+		if (w.failed)
+			db_rollback(x->db);
+		else if (db_commit(x->db) < 0)
+			w.failed = 1;
+	}
+	if (!w.failed)
+		log_info("event %lld (%s): %ld invitations queued", id, l->name,
+		         w.sent);
+	free(names);
+	event_row_clear(&e);
+	return w.failed ? -1 : w.sent;
+}
+
+/* ----- answers ------------------------------------------------------------- */
+
+static int
+answer_mail(const struct event_ctx *x, const struct list_conf *l,
+            const struct event_row *e, const struct rsvp_row *r,
+            const char *flag, const char *tag)
+{
+	struct tmpl_vars *v = tmpl_vars_new();
+	struct buf file = BUF_INIT;
+	char tok[TOKEN_MAX + 1];
+	time_t start, end;
+	int rc;
+
+	rsvp_token(x, e, r, tok, sizeof(tok));
+	start = r->occurrence ? r->occurrence : e->dtstart;
+	end = start + (e->dtend - e->dtstart);
+	common_vars(x, l, e, r, tok, start, end, v);
+	tmpl_vars_set_bool(v, "accepted", strcmp(flag, "accepted") == 0);
+	tmpl_vars_set_bool(v, "declined", strcmp(flag, "declined") == 0);
+	tmpl_vars_set_bool(v, "tentative", strcmp(flag, "tentative") == 0);
+	tmpl_vars_set_bool(v, "waitlisted", strcmp(flag, "waitlisted") == 0);
+	tmpl_vars_set_bool(v, "promoted", strcmp(flag, "promoted") == 0);
+	tmpl_vars_set_bool(v, "too_late", strcmp(flag, "too_late") == 0);
+	tmpl_vars_set_bool(v, "unknown", strcmp(flag, "unknown") == 0);
+	tmpl_vars_setf(v, "guests", "%d", r->guests);
+	if (r->waitlist)
+		tmpl_vars_setf(v, "waitlist_position", "%ld", r->waitlist);
+	else
+		tmpl_vars_set(v, "waitlist_position", "");
+	buf_printf(&file, "event-%lld-answer-%lld-%s-%ld", e->id, r->id, tag,
+	           (long)now_of(x));
+	rc = send_event_mail(x, l, r->address, "event_answer.txt", NULL, v,
+	                     NULL, NULL, NULL, buf_str(&file));
+	tmpl_vars_free(v);
+	buf_free(&file);
+	return rc;
+}
+
+/* Seats a row holds. */
+static long
+seats_of(const struct rsvp_row *r)
+{
+	return strcmp(r->partstat, "accepted") == 0 && !r->waitlist
+	           ? 1 + r->guests
+	           : 0;
+}
+
+/* Give freed seats to the waitlist, first come first served. */
+static int
+promote(const struct event_ctx *x, const struct list_conf *l,
+        const struct event_row *e, time_t occ)
+{
+	struct rsvp_counts cn;
+	struct rsvp_row w;
+
+	if (e->capacity <= 0)
+		return 0;
+	for (;;) {
+		if (db_rsvp_counts(x->db, e->id, occ, &cn) < 0)
+			return -1;
+		if (db_rsvp_first_waiting(x->db, e->id, occ, &w) != 0)
+			return 0;
+		if (cn.seats + 1 + w.guests > e->capacity)
+			return 0; /* the first does not fit: keep the order */
+		w.waitlist = 0;
+		if (db_rsvp_set(x->db, &w) < 0 ||
+		    answer_mail(x, l, e, &w, "promoted", "p") < 0 ||
+		    event_invite(x, e->id, w.address) < 0)
+			return -1;
+		log_info("event %lld: <%s> moved from the waitlist to a seat",
+		         e->id, w.address);
+	}
+}
+
+int
+event_answer(const struct event_ctx *x, long long rsvp,
+             enum event_answer answer, int guests, int quiet,
+             enum event_outcome *out)
+{
+	struct rsvp_row r;
+	struct event_row e;
+	struct rsvp_counts cn;
+	const struct list_conf *l;
+	const char *flag;
+	time_t now = now_of(x), start, end, limit;
+	int own = !db_in_transaction(x->db), rc = -1;
+	enum event_outcome o;
+
+	if (guests < 0)
+		guests = 0;
+	if (guests > 9)
+		guests = 9;
+	if (db_rsvp_get(x->db, rsvp, &r) != 0)
+		return -1;
+	if (db_event_get(x->db, r.event, &e) != 0)
+		return -1;
+	l = conf_list(x->c, e.list);
+	if (!l) {
+		event_row_clear(&e);
+		return -1;
+	}
+	if (own && db_begin(x->db) < 0) {
+		event_row_clear(&e);
+		return -1;
+	}
+	start = r.occurrence ? r.occurrence : e.dtstart;
+	end = start + (e.dtend - e.dtstart);
+	(void)end;
+	limit = e.deadline && !*e.rrule ? e.deadline : start;
+	if (strcmp(e.state, "active") != 0) {
+		o = OUT_CANCELLED;
+		flag = "too_late";
+	} else if (now > limit) {
+		o = OUT_TOO_LATE;
+		flag = "too_late";
+	} else {
+		long held = seats_of(&r);
+
+		r.answered = now;
+		r.guests = answer == EVENT_YES ? guests : 0;
+		if (answer == EVENT_YES) {
+			if (db_rsvp_counts(x->db, e.id, r.occurrence, &cn) < 0)
+				goto out;
+			strlcpy_(r.partstat, "accepted", sizeof(r.partstat));
+			if (e.capacity <= 0 ||
+			    (!r.waitlist &&
+			     cn.seats - held + 1 + r.guests <= e.capacity)) {
+				r.waitlist = 0;
+				o = OUT_ACCEPTED;
+				flag = "accepted";
+			} else {
+				if (!r.waitlist) {
+					long p = db_rsvp_next_waitlist(
+					    x->db, e.id, r.occurrence);
+
+					if (p < 0)
+						goto out;
+					r.waitlist = p;
+				}
+				o = OUT_WAITLISTED;
+				flag = "waitlisted";
+			}
+		} else {
+			r.waitlist = 0;
+			strlcpy_(r.partstat,
+			         answer == EVENT_NO ? "declined" : "tentative",
+			         sizeof(r.partstat));
+			o = answer == EVENT_NO ? OUT_DECLINED : OUT_TENTATIVE;
+			flag = answer == EVENT_NO ? "declined" : "tentative";
+		}
+		if (db_rsvp_set(x->db, &r) < 0 ||
+		    db_log_event(x->db, l->name, "rsvp", flag, 1) < 0)
+			goto out;
+		/* a seat freed (no, maybe, fewer guests): the waitlist */
+		if (held > seats_of(&r) &&
+		    promote(x, l, &e, r.occurrence) < 0)
+			goto out;
+	}
+	if (!quiet && answer_mail(x, l, &e, &r, flag, "a") < 0)
+		goto out;
+	if (out)
+		*out = o;
+	rc = 0;
+out:
+	if (own) {
+		if (rc == 0 && db_commit(x->db) < 0)
+			rc = -1;
+		if (rc < 0)
+			db_rollback(x->db);
+	}
+	event_row_clear(&e);
+	return rc;
+}
+
+/* The first text/calendar part of msg, or NULL. */
+static const struct msg_part *
+calendar_part(const struct msg *msg)
+{
+	size_t i;
+
+	for (i = 0; i < msg->n_parts; i++)
+		if (msg->parts[i].text &&
+		    strcmp(msg->parts[i].type, "text/calendar") == 0)
+			return &msg->parts[i];
+	return NULL;
+}
+
+int
+event_rsvp_mail(const struct event_ctx *x, const char *spool_id,
+                const char *sender, const struct msg *msg,
+                const struct route *rt)
+{
+	const struct msg_part *cal = calendar_part(msg);
+	struct rsvp_row r;
+	struct event_row e;
+	char why[256];
+	enum event_answer a;
+	int guests = 0;
+
+	struct sub_ctx sc = {x->c, x->db, x->tmpl, x->key, NULL};
+
+	if (sub_ignored(&sc, rt->list, msg, sender, msg->from.addr, why)) {
+		log_info("%s: answer to an event not read: %s", spool_id, why);
+		return 0;
+	}
+	memset(&e, 0, sizeof(e));
+	if (by_token(x, rt->arg, &r, &e) != 0 ||
+	    strcmp(e.list, rt->list->name) != 0) {
+		event_row_clear(&e);
+		log_info("%s: answer with an unknown or expired token (from "
+		         "<%s>): not recorded",
+		         spool_id, msg->from.addr);
+		return 0;
+	}
+	if (cal) {
+		struct itip_reply rep;
+		struct buf err = BUF_INIT;
+
+		if (itip_parse_reply(cal->text, cal->text_len, &rep, &err) < 0) {
+			log_info("%s: event %lld: calendar answer not read: %s",
+			         spool_id, e.id, buf_str(&err));
+			buf_free(&err);
+			event_row_clear(&e);
+			return 0;
+		}
+		buf_free(&err);
+		if (strcasecmp(rep.attendee, r.address) != 0 ||
+		    strcmp(rep.ev.uid, e.uid) != 0) {
+			log_info("%s: event %lld: a calendar answer for <%s> "
+			         "(uid %s) came with the token of <%s>: not "
+			         "recorded",
+			         spool_id, e.id, rep.attendee, rep.ev.uid,
+			         r.address);
+			event_row_clear(&e);
+			return 0;
+		}
+		switch (rep.partstat) {
+		case ITIP_ACCEPTED:
+			a = EVENT_YES;
+			break;
+		case ITIP_DECLINED:
+			a = EVENT_NO;
+			break;
+		case ITIP_TENTATIVE:
+			a = EVENT_MAYBE;
+			break;
+		default:
+			log_info("%s: event %lld: a calendar answer without "
+			         "yes, no or maybe",
+			         spool_id, e.id);
+			event_row_clear(&e);
+			return 0;
+		}
+		guests = rep.guests;
+	} else {
+		struct rsvp_text t;
+
+		if (rsvp_parse(msg, &t) < 0 || t.answer == RSVP_NONE) {
+			int rc = answer_mail(x, conf_list(x->c, e.list), &e,
+			                     &r, "unknown", "u");
+
+			event_row_clear(&e);
+			return rc;
+		}
+		a = t.answer == RSVP_YES ? EVENT_YES
+		    : t.answer == RSVP_NO ? EVENT_NO
+		                          : EVENT_MAYBE;
+		guests = t.guests;
+	}
+	log_info("%s: event %lld: answer from the member of row %lld by %s",
+	         spool_id, e.id, r.id, cal ? "calendar" : "mail");
+	event_row_clear(&e);
+	return event_answer(x, r.id, a, guests, 0, NULL);
+}
+
+/* ----- reminders and summaries ------------------------------------------- */
+
+struct remind_walk {
+	const struct event_ctx *x;
+	const struct list_conf *l;
+	const struct event_row *e;
+	long days;
+	long sent;
+	int failed;
+};
+
+static int
+remind_one(const struct rsvp_row *r, void *arg)
+{
+	struct remind_walk *w = arg;
+	struct tmpl_vars *v;
+	struct buf file = BUF_INIT;
+	char tok[TOKEN_MAX + 1];
+	time_t start, end;
+
+	if (strcmp(r->partstat, "accepted") != 0)
+		return 0; /* yes and the waitlist only */
+	rsvp_token(w->x, w->e, r, tok, sizeof(tok));
+	start = r->occurrence ? r->occurrence : w->e->dtstart;
+	end = start + (w->e->dtend - w->e->dtstart);
+	v = tmpl_vars_new();
+	common_vars(w->x, w->l, w->e, r, tok, start, end, v);
+	tmpl_vars_set_bool(v, "waitlisted", r->waitlist != 0);
+	tmpl_vars_setf(v, "days", "%ld", w->days);
+	buf_printf(&file, "event-%lld-remind%ld-%lld-%ld", w->e->id, w->days,
+	           r->id, (long)r->occurrence);
+	if (send_event_mail(w->x, w->l, r->address, "event_reminder.txt",
+	                    NULL, v, NULL, NULL, NULL, buf_str(&file)) < 0)
+		w->failed = 1;
+	else
+		w->sent++;
+	tmpl_vars_free(v);
+	buf_free(&file);
+	return w->failed;
+}
+
+static int
+summary(const struct event_ctx *x, const struct list_conf *l,
+        const struct event_row *e, time_t occ, time_t start, time_t end,
+        int after)
+{
+	struct rsvp_counts cn;
+	struct tmpl_vars *v;
+	struct buf b = BUF_INIT, file = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (db_rsvp_counts(x->db, e->id, occ, &cn) < 0)
+		return -1;
+	v = tmpl_vars_new();
+	tmpl_vars_set(v, "list_name", l->name);
+	tmpl_vars_set(v, "list_address", l->address);
+	tmpl_vars_set(v, "title", e->title);
+	when_text(l, start, end, &b);
+	tmpl_vars_set(v, "when", buf_str(&b));
+	tmpl_vars_set(v, "place", e->place);
+	if (e->capacity > 0)
+		tmpl_vars_setf(v, "capacity", "%d", e->capacity);
+	else
+		tmpl_vars_set(v, "capacity", "");
+	tmpl_vars_setf(v, "invited", "%ld", cn.invited);
+	tmpl_vars_setf(v, "yes", "%ld", cn.yes);
+	tmpl_vars_setf(v, "no", "%ld", cn.no);
+	tmpl_vars_setf(v, "maybe", "%ld", cn.maybe);
+	tmpl_vars_setf(v, "waitlist", "%ld", cn.waitlist);
+	tmpl_vars_setf(v, "guests", "%ld", cn.guests);
+	tmpl_vars_setf(v, "attended", "%ld", cn.attended);
+	tmpl_vars_setf(v, "no_answer", "%ld", cn.no_answer);
+	tmpl_vars_set_bool(v, "after_event", after);
+	tmpl_vars_setf(v, "report_command", "mlmctl event report %lld", e->id);
+	/* to the owners, and to the organizer if it is an address */
+	for (i = 0; i < l->n_owners && rc == 0; i++) {
+		buf_reset(&file);
+		buf_printf(&file, "event-%lld-summary%d-%ld-%zu", e->id,
+		           after ? 2 : 1, (long)occ, i);
+		rc = send_event_mail(x, l, l->owners[i], "event_summary.txt",
+		                     NULL, v, NULL, NULL, NULL, buf_str(&file));
+	}
+	tmpl_vars_free(v);
+	buf_free(&b);
+	buf_free(&file);
+	return rc;
+}
+
+struct tick_walk {
+	const struct event_ctx *x;
+	long sent;
+	int failed;
+};
+
+static int
+tick_one(const struct event_row *e, void *arg)
+{
+	struct tick_walk *w = arg;
+	const struct event_ctx *x = w->x;
+	const struct list_conf *l = conf_list(x->c, e->list);
+	time_t now = now_of(x), start, end, occ, deadline;
+	long reminded;
+	int mask, own;
+
+	if (!l || strcmp(e->state, "active") != 0)
+		return 0;
+	occ = occurrence_of(e, now, &start, &end);
+	if (end + 86400 < now && !*e->rrule) {
+		/* long past: only the summary after it, if it is owed */
+	}
+	if (db_occurrence_reminded(x->db, e->id, occ, &reminded) < 0 ||
+	    db_occurrence_summarized(x->db, e->id, occ, &mask) < 0) {
+		w->failed = 1;
+		return 1;
+	}
+	own = !db_in_transaction(x->db);
+	if (own && db_begin(x->db) < 0) {
+		w->failed = 1;
+		return 1;
+	}
+	{
+		static const long at[] = {REMIND_1, REMIND_2};
+		size_t i;
+
+		for (i = 0; i < 2; i++) {
+			struct remind_walk rw = {x, l, e, at[i] / 86400, 0, 0};
+
+			if (now < start - at[i] || now >= start)
+				continue;
+			if (reminded && reminded <= at[i])
+				continue; /* this one or a later one went */
+			if (db_rsvp_each(x->db, e->id, occ, remind_one, &rw) < 0 ||
+			    rw.failed ||
+			    db_occurrence_set_reminded(x->db, e->id, occ,
+			                               at[i]) < 0) {
+				w->failed = 1;
+				break;
+			}
+			reminded = at[i];
+			w->sent += rw.sent;
+			break; /* the nearest only */
+		}
+	}
+	deadline = e->deadline && !*e->rrule ? e->deadline : start;
+	if (!w->failed && !(mask & 1) && now >= deadline && now < end) {
+		if (summary(x, l, e, occ, start, end, 0) < 0 ||
+		    db_occurrence_set_summarized(x->db, e->id, occ, mask | 1) <
+		        0)
+			w->failed = 1;
+		else {
+			mask |= 1;
+			w->sent++;
+		}
+	}
+	if (!w->failed && !(mask & 2) && now >= end) {
+		if (summary(x, l, e, occ, start, end, 1) < 0 ||
+		    db_occurrence_set_summarized(x->db, e->id, occ, mask | 3) <
+		        0)
+			w->failed = 1;
+		else
+			w->sent++;
+	}
+	if (own) {
+		if (w->failed)
+			db_rollback(x->db);
+		else if (db_commit(x->db) < 0)
+			w->failed = 1;
+	}
+	return w->failed;
+}
+
+long
+event_tick(const struct event_ctx *x)
+{
+	struct tick_walk w = {x, 0, 0};
+
+	if (db_event_each(x->db, NULL, tick_one, &w) < 0 || w.failed)
+		return -1;
+	return w.sent;
+}
+
+/* ----- cancelling ------------------------------------------------------------ */
+
+struct cancel_walk {
+	const struct event_ctx *x;
+	const struct list_conf *l;
+	const struct event_row *e;
+	int failed;
+};
+
+static int
+cancel_one(const struct rsvp_row *r, void *arg)
+{
+	struct cancel_walk *w = arg;
+	struct buf cal = BUF_INIT, org = BUF_INIT, file = BUF_INIT;
+	struct tmpl_vars *v;
+	char tok[TOKEN_MAX + 1];
+	time_t start, end;
+
+	if (strcmp(r->partstat, "declined") == 0)
+		return 0;
+	rsvp_token(w->x, w->e, r, tok, sizeof(tok));
+	rsvp_addr(w->x, w->l->name, tok, &org);
+	start = r->occurrence ? r->occurrence : w->e->dtstart;
+	end = start + (w->e->dtend - w->e->dtstart);
+	if (calendar_for(w->x, w->l, w->e, buf_str(&org), r->address, "", 1,
+	                 &cal) < 0) {
+		w->failed = 1;
+		goto out;
+	}
+	v = tmpl_vars_new();
+	common_vars(w->x, w->l, w->e, r, tok, start, end, v);
+	buf_printf(&file, "event-%lld-cancel-%lld", w->e->id, r->id);
+	if (send_event_mail(w->x, w->l, r->address, "event_cancel.txt", NULL, v,
+	                    buf_str(&cal), "CANCEL", buf_str(&org),
+	                    buf_str(&file)) < 0)
+		w->failed = 1;
+	tmpl_vars_free(v);
+out:
+	buf_free(&cal);
+	buf_free(&org);
+	buf_free(&file);
+	return w->failed;
+}
+
+int
+event_cancel(const struct event_ctx *x, long long id)
+{
+	struct event_row e;
+	struct cancel_walk w;
+	time_t start, end, occ;
+	int own = !db_in_transaction(x->db), rc = -1;
+
+	if (db_event_get(x->db, id, &e) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.x = x;
+	w.l = conf_list(x->c, e.list);
+	w.e = &e;
+	if (!w.l || (own && db_begin(x->db) < 0))
+		goto out;
+	occ = occurrence_of(&e, now_of(x), &start, &end);
+	free(e.state);
+	e.state = xstrdup("cancelled");
+	e.sequence++;
+	if (db_event_save(x->db, &e) < 0 ||
+	    db_rsvp_each(x->db, e.id, occ, cancel_one, &w) < 0 || w.failed ||
+	    db_log_event(x->db, e.list, "event_cancelled", NULL, 1) < 0) {
+		if (own)
+			db_rollback(x->db);
+		goto out;
+	}
+	rc = own ? db_commit(x->db) : 0;
+	if (rc < 0 && own)
+		db_rollback(x->db);
+out:
+	event_row_clear(&e);
+	return rc;
+}
+
+/* ----- reports -------------------------------------------------------------- */
+
+static void
+csv_field(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			buf_addc(b, '"');
+		/* a cell a spreadsheet would run as a formula */
+		if (s[0] && strchr("=+-@", s[0]) && b->s[b->len - 1] == '"')
+			buf_addc(b, '\'');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+struct report_walk {
+	struct buf *csv;
+	int anonymous;
+};
+
+static int
+report_line(const struct rsvp_row *r, void *arg)
+{
+	struct report_walk *w = arg;
+
+	if (!w->anonymous) {
+		csv_field(w->csv, r->address);
+		buf_addc(w->csv, ',');
+	}
+	buf_printf(w->csv, "%s,%d,%ld,%d\n",
+	           strcmp(r->partstat, "accepted") == 0 && r->waitlist
+	               ? "waitlist"
+	           : strcmp(r->partstat, "accepted") == 0  ? "yes"
+	           : strcmp(r->partstat, "declined") == 0  ? "no"
+	           : strcmp(r->partstat, "tentative") == 0 ? "maybe"
+	                                                   : "no answer",
+	           r->guests, r->waitlist, r->attended);
+	return 0;
+}
+
+int
+event_report(const struct event_ctx *x, long long id, int anonymous,
+             struct buf *csv)
+{
+	struct event_row e;
+	struct rsvp_counts cn;
+	struct report_walk w = {csv, anonymous};
+	time_t start, end, occ;
+	int rc = -1;
+
+	if (db_event_get(x->db, id, &e) != 0)
+		return -1;
+	occ = occurrence_of(&e, now_of(x), &start, &end);
+	if (db_rsvp_counts(x->db, e.id, occ, &cn) < 0)
+		goto out;
+	buf_adds(csv, "event,list,title,start,capacity,invited,yes,no,maybe,"
+	              "waitlist,guests,attended,no_answer\n");
+	buf_printf(csv, "%lld,", e.id);
+	csv_field(csv, e.list);
+	buf_addc(csv, ',');
+	csv_field(csv, e.title);
+	{
+		struct tm tm;
+		char when[32];
+
+		gmtime_r(&start, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_printf(csv, ",%s,%d,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld\n",
+		           when, e.capacity, cn.invited, cn.yes, cn.no,
+		           cn.maybe, cn.waitlist, cn.guests, cn.attended,
+		           cn.no_answer);
+	}
+	buf_adds(csv, "\n");
+	buf_adds(csv, anonymous ? "answer,guests,waitlist,attended\n"
+	                        : "address,answer,guests,waitlist,attended\n");
+	rc = db_rsvp_each(x->db, e.id, occ, report_line, &w);
+out:
+	event_row_clear(&e);
+	return rc;
+}
+
+/* ----- the web page ---------------------------------------------------------- */
+
+static void
+esc(struct buf *b, const char *s)
+{
+	msghtml_escape(s, strlen(s), b);
+}
+
+int
+event_web(const struct event_ctx *x, const char *token, int post,
+          const char *answer, const char *guests, struct buf *html,
+          char *lang)
+{
+	struct rsvp_row r;
+	struct event_row e;
+	const struct list_conf *l;
+	struct buf when = BUF_INIT;
+	enum event_outcome o = OUT_ACCEPTED;
+	const char *shown;
+	time_t start, end;
+	int st = 200;
+
+	strlcpy_(lang, "en", 16);
+	if (strlen(token) > TOKEN_MAX || by_token(x, token, &r, &e) != 0) {
+		buf_adds(html, "<!DOCTYPE html><html lang=\"en\"><title>Not "
+		               "found</title><p>This link is unknown or has "
+		               "expired.</p></html>\n");
+		return 404;
+	}
+	l = conf_list(x->c, e.list);
+	if (!l) {
+		event_row_clear(&e);
+		return 404;
+	}
+	strlcpy_(lang, l->language, 16);
+	if (post) {
+		enum event_answer a;
+		char *gend = NULL;
+		long g = guests ? strtol(guests, &gend, 10) : 0;
+
+		if (guests && (*gend || g < 0 || g > 9))
+			g = 0;
+
+		if (!answer || (strcmp(answer, "yes") != 0 &&
+		                strcmp(answer, "no") != 0 &&
+		                strcmp(answer, "maybe") != 0)) {
+			event_row_clear(&e);
+			buf_adds(html, "<!DOCTYPE html><html lang=\"en\"><title>"
+			               "Bad request</title><p>Choose yes, no or "
+			               "maybe.</p></html>\n");
+			return 400;
+		}
+		a = strcmp(answer, "yes") == 0  ? EVENT_YES
+		    : strcmp(answer, "no") == 0 ? EVENT_NO
+		                                : EVENT_MAYBE;
+		if (event_answer(x, r.id, a, (int)g, 0, &o) < 0) {
+			event_row_clear(&e);
+			return 500;
+		}
+		db_rsvp_get(x->db, r.id, &r);
+	}
+	start = r.occurrence ? r.occurrence : e.dtstart;
+	end = start + (e.dtend - e.dtstart);
+	when_text(l, start, end, &when);
+	shown = strcmp(r.partstat, "accepted") == 0 && r.waitlist ? "waitlist"
+	        : strcmp(r.partstat, "accepted") == 0             ? "yes"
+	        : strcmp(r.partstat, "declined") == 0             ? "no"
+	        : strcmp(r.partstat, "tentative") == 0            ? "maybe"
+	                                                          : "-";
+	buf_printf(html, "<!DOCTYPE html>\n<html lang=\"%s\"%s>\n<head>"
+	                 "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	                 "content=\"width=device-width, initial-scale=1\">"
+	                 "<title>",
+	           l->language,
+	           strcmp(l->language, "ar") == 0 ? " dir=\"rtl\"" : "");
+	esc(html, e.title);
+	buf_adds(html, "</title></head>\n<body>\n<main>\n<h1>");
+	esc(html, e.title);
+	buf_adds(html, "</h1>\n<p><time dir=\"ltr\">");
+	esc(html, buf_str(&when));
+	buf_adds(html, "</time>");
+	if (*e.place) {
+		buf_adds(html, "<br>");
+		esc(html, e.place);
+	}
+	buf_adds(html, "</p>\n");
+	if (post && (o == OUT_TOO_LATE || o == OUT_CANCELLED))
+		buf_adds(html, "<p role=\"alert\">Answers are closed.</p>\n");
+	buf_adds(html, "<p>");
+	esc(html, r.address);
+	buf_printf(html, ": <strong id=\"answer\">%s</strong>", shown);
+	if (r.guests)
+		buf_printf(html, " (+%d)", r.guests);
+	buf_adds(html, "</p>\n<form method=\"post\">\n"
+	               "<label>+ <select name=\"guests\">");
+	{
+		int i;
+
+		for (i = 0; i <= 3; i++)
+			buf_printf(html, "<option%s>%d</option>",
+			           i == r.guests ? " selected" : "", i);
+	}
+	buf_adds(html, "</select></label>\n"
+	               "<button name=\"answer\" value=\"yes\">yes</button>\n"
+	               "<button name=\"answer\" value=\"maybe\">maybe</button>\n"
+	               "<button name=\"answer\" value=\"no\">no</button>\n"
+	               "</form>\n</main>\n</body>\n</html>\n");
+	event_row_clear(&e);
+	buf_free(&when);
+	return st;
+}
+
+/* ----- the feed ----------------------------------------------------------------- */
+
+struct feed_walk {
+	const struct event_ctx *x;
+	struct buf *ics;
+	int failed;
+};
+
+static int
+feed_one(const struct event_row *e, void *arg)
+{
+	struct feed_walk *w = arg;
+	const struct list_conf *l = conf_list(w->x->c, e->list);
+	struct buf one = BUF_INIT, org = BUF_INIT;
+	const char *b, *v, *end;
+
+	if (!l || strcmp(e->state, "active") != 0)
+		return 0;
+	buf_printf(&org, "%s@%s", l->name, w->x->c->domain);
+	/* built for the list itself, then its ATTENDEE line dropped */
+	if (calendar_for(w->x, l, e, buf_str(&org), l->address, "", 0, &one) <
+	    0) {
+		buf_free(&org);
+		return 0;
+	}
+	/* keep the VEVENT only */
+	b = strstr(buf_str(&one), "BEGIN:VEVENT");
+	end = b ? strstr(b, "END:VEVENT\r\n") : NULL;
+	if (b && end) {
+		/* drop the ATTENDEE lines: a feed names nobody */
+		for (v = b; v < end + 12;) {
+			const char *nl = strstr(v, "\r\n");
+			size_t n = nl ? (size_t)(nl - v) + 2 : strlen(v);
+
+			while (nl && nl[2] == ' ') { /* folded */
+				nl = strstr(nl + 2, "\r\n");
+				n = nl ? (size_t)(nl - v) + 2 : strlen(v);
+			}
+			if (strncmp(v, "ATTENDEE", 8) != 0)
+				buf_add(w->ics, v, n);
+			v += n;
+			if (!nl)
+				break;
+		}
+	}
+	buf_free(&one);
+	buf_free(&org);
+	return 0;
+}
+
+int
+event_feed(const struct event_ctx *x, const char *list, struct buf *ics)
+{
+	struct feed_walk w = {x, ics, 0};
+
+	buf_adds(ics, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+	              "PRODID:-//mlmd//mlmd//EN\r\nMETHOD:PUBLISH\r\n");
+	if (db_event_each(x->db, list, feed_one, &w) < 0)
+		return -1;
+	buf_adds(ics, "END:VCALENDAR\r\n");
+	return 0;
+}
