@@ -106,7 +106,9 @@ static const struct role_info {
      * notices; LIST+bounce-USER=DOMAIN@ that of VERP copies */
     {ROLE_BOUNCE, "bounce", "bounce", 2},
     {ROLE_RSVP, "rsvp", "rsvp", 1},
-    {ROLE_EVENT, "event", "event", 0},
+    /* LIST+event@ a coordinator's event, LIST+event-TOKEN@ their
+     * confirmation */
+    {ROLE_EVENT, "event", "event", 2},
 };
 
 const char *

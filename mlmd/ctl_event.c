@@ -7,6 +7,8 @@
  *         --end "YYYY-MM-DD HH:MM" [--place P] [--capacity N]
  *         [--deadline "YYYY-MM-DD HH:MM"] [--rrule RULE]
  *         [--description D] [--question Q] [--no-invite]
+ *   event set ID [--title T] [--start TIME] [--end TIME] [--place P]
+ *         [--capacity N] [--deadline TIME] [--description D]
  *   event list [LIST]
  *   event invite ID [ADDR]
  *   event report ID [--anonymous]
@@ -42,6 +44,9 @@ usage(void)
 	        "--start \"YYYY-MM-DD HH:MM\" --end \"YYYY-MM-DD HH:MM\" "
 	        "[--place P] [--capacity N] [--deadline TIME] [--rrule RULE] "
 	        "[--description D] [--question Q] [--no-invite]\n"
+	        "       event set ID [--title T] [--start TIME] [--end TIME] "
+	        "[--place P] [--capacity N] [--deadline TIME] "
+	        "[--description D]\n"
 	        "       event list [LIST] | invite ID [ADDR] | report ID "
 	        "[--anonymous] | attended ID ADDR... | cancel ID\n");
 	return EX_USAGE;
@@ -268,6 +273,92 @@ list_line(const struct event_row *e, void *arg)
 	return 0;
 }
 
+static long long event_id(const char *s);
+
+/* event set ID ...: change an event; the invited are told (a new
+ * SEQUENCE). */
+static int
+set(struct ctl *ctl, int argc, char **argv)
+{
+	const struct list_conf *l;
+	struct event_row e;
+	struct ctl_ctx cx;
+	long long id;
+	int i, ex;
+
+	if (argc < 5 || (id = event_id(argv[2])) < 0)
+		return usage();
+	if ((ex = open_ctx(ctl, &cx)) != EX_OK)
+		return ex;
+	if (db_event_get(cx.x.db, id, &e) != 0 ||
+	    !(l = conf_list(ctl->conf, e.list))) {
+		fprintf(stderr, "mlmctl: event set: no event %lld\n", id);
+		close_ctx(&cx);
+		return EX_NOINPUT;
+	}
+	for (i = 3; i < argc; i += 2) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		time_t t = 0;
+
+		if (!v)
+			goto bad;
+		if (strcmp(o, "--start") == 0 || strcmp(o, "--end") == 0 ||
+		    strcmp(o, "--deadline") == 0) {
+			t = parse_time(v, l->timezone);
+			if (t < 0)
+				goto bad;
+		}
+		if (strcmp(o, "--title") == 0) {
+			free(e.title);
+			e.title = xstrdup(v);
+		} else if (strcmp(o, "--place") == 0) {
+			free(e.place);
+			e.place = xstrdup(v);
+		} else if (strcmp(o, "--description") == 0) {
+			free(e.description);
+			e.description = xstrdup(v);
+		} else if (strcmp(o, "--start") == 0) {
+			time_t len = e.dtend - e.dtstart;
+
+			e.dtstart = t;
+			e.dtend = t + len; /* the same length unless --end */
+		} else if (strcmp(o, "--end") == 0) {
+			e.dtend = t;
+		} else if (strcmp(o, "--deadline") == 0) {
+			e.deadline = t;
+		} else if (strcmp(o, "--capacity") == 0) {
+			char *cend;
+			long n = strtol(v, &cend, 10);
+
+			if (!*v || *cend || n < 0 || n > 100000)
+				goto bad;
+			e.capacity = (int)n;
+		} else {
+			goto bad;
+		}
+	}
+	if (e.dtend <= e.dtstart || strcmp(e.state, "active") != 0)
+		goto bad;
+	if (event_update(&cx.x, &e) < 0) {
+		fprintf(stderr, "mlmctl: event set: it failed (see the log)\n");
+		event_row_clear(&e);
+		close_ctx(&cx);
+		return EX_TEMPFAIL;
+	}
+	printf("event %lld changed (sequence %ld); the invited are told\n", id,
+	       e.sequence);
+	poke(ctl);
+	event_row_clear(&e);
+	close_ctx(&cx);
+	return ctl_flush_stdout();
+bad:
+	fprintf(stderr, "mlmctl: event set: options as for create; the event "
+	                "must be active and end after its start\n");
+	event_row_clear(&e);
+	close_ctx(&cx);
+	return EX_DATAERR;
+}
+
 static long long
 event_id(const char *s)
 {
@@ -288,6 +379,8 @@ ctl_event(struct ctl *ctl, int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "create") == 0)
 		return create(ctl, argc, argv);
+	if (strcmp(argv[1], "set") == 0)
+		return set(ctl, argc, argv);
 	if (strcmp(argv[1], "list") == 0) {
 		struct db *db;
 

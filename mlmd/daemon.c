@@ -141,6 +141,15 @@ prepare(struct mlmd *m, struct job *j)
 			         norm);
 			memset(&j->routes[j->n_rcpts], 0, sizeof(j->routes[0]));
 		}
+		/* A coordinator's calendar invitation to the list is an
+		 * event to create (after their confirmation), not a post;
+		 * anyone else's is held (post.c). */
+		if (j->msg && j->routes[j->n_rcpts].list &&
+		    j->routes[j->n_rcpts].role == ROLE_POST &&
+		    event_coordinator(j->routes[j->n_rcpts].list,
+		                      j->msg->from.addr) &&
+		    event_is_invitation(j->msg))
+			j->routes[j->n_rcpts].role = ROLE_EVENT;
 		j->n_rcpts++;
 	}
 	j->plan = post_prepare(&ctx, j->id, &j->env, j->msg, body,
@@ -208,11 +217,16 @@ record(struct mlmd *m, struct job *j)
 			if (bounce_mail(&sc, j->id, j->env.sender, msg, r) < 0)
 				rc = -1;
 			break;
-		case ROLE_RSVP: {
+		case ROLE_RSVP:
+		case ROLE_EVENT: {
 			struct event_ctx ex = {m->conf, m->db, m->tmpl, &m->key,
 			                       0};
 
-			if (event_rsvp_mail(&ex, j->id, j->env.sender, msg, r) <
+			if ((r->role == ROLE_RSVP
+			         ? event_rsvp_mail(&ex, j->id, j->env.sender,
+			                           msg, r)
+			         : event_request_mail(&ex, j->id,
+			                              j->env.sender, msg, r)) <
 			    0)
 				rc = -1;
 			break;

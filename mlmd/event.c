@@ -12,10 +12,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -152,6 +154,22 @@ by_token(const struct event_ctx *x, const char *tok, struct rsvp_row *r,
 }
 
 /* ----- mails --------------------------------------------------------------- */
+
+/* A name under HOME/out no other mail of this process or of another
+ * (pid) takes: the same invitation may go twice (an update, a
+ * promotion), answers may come twice in a second. */
+static void
+unique_name(struct buf *file, const char *fmt, ...)
+{
+	static unsigned long n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(file, fmt, ap);
+	va_end(ap);
+	buf_printf(file, ".%ld.%ld.%lu", (long)time(NULL), (long)getpid(),
+	           ++n);
+}
 
 static void
 member_langs(const struct event_ctx *x, const struct list_conf *l,
@@ -416,8 +434,8 @@ invite_one(const struct member *m, void *arg)
 	tmpl_vars_set_bool(v, "updated", again == 1);
 	tmpl_vars_set(v, "question", w->e->question);
 	tmpl_vars_set_bool(v, "guests_allowed", 1);
-	buf_printf(&file, "event-%lld-%ld-%lld", w->e->id, w->e->sequence,
-	           r.id);
+	unique_name(&file, "event-%lld-%ld-%lld", w->e->id, w->e->sequence,
+	            r.id);
 	if (send_event_mail(x, w->l, m->address, "event_invite.txt",
 	                    "event_invite.html", v, buf_str(&cal), "REQUEST",
 	                    buf_str(&org), buf_str(&file)) < 0)
@@ -489,7 +507,7 @@ answer_mail(const struct event_ctx *x, const struct list_conf *l,
             const char *flag, const char *tag)
 {
 	struct tmpl_vars *v = tmpl_vars_new();
-	struct buf file = BUF_INIT;
+	struct buf file = BUF_INIT, reply = BUF_INIT;
 	char tok[TOKEN_MAX + 1];
 	time_t start, end;
 	int rc;
@@ -510,12 +528,13 @@ answer_mail(const struct event_ctx *x, const struct list_conf *l,
 		tmpl_vars_setf(v, "waitlist_position", "%ld", r->waitlist);
 	else
 		tmpl_vars_set(v, "waitlist_position", "");
-	buf_printf(&file, "event-%lld-answer-%lld-%s-%ld", e->id, r->id, tag,
-	           (long)now_of(x));
+	unique_name(&file, "event-%lld-answer-%lld-%s", e->id, r->id, tag);
+	rsvp_addr(x, l->name, tok, &reply);
 	rc = send_event_mail(x, l, r->address, "event_answer.txt", NULL, v,
-	                     NULL, NULL, NULL, buf_str(&file));
+	                     NULL, NULL, buf_str(&reply), buf_str(&file));
 	tmpl_vars_free(v);
 	buf_free(&file);
+	buf_free(&reply);
 	return rc;
 }
 
@@ -772,7 +791,7 @@ remind_one(const struct rsvp_row *r, void *arg)
 {
 	struct remind_walk *w = arg;
 	struct tmpl_vars *v;
-	struct buf file = BUF_INIT;
+	struct buf file = BUF_INIT, reply = BUF_INIT;
 	char tok[TOKEN_MAX + 1];
 	time_t start, end;
 
@@ -785,15 +804,18 @@ remind_one(const struct rsvp_row *r, void *arg)
 	common_vars(w->x, w->l, w->e, r, tok, start, end, v);
 	tmpl_vars_set_bool(v, "waitlisted", r->waitlist != 0);
 	tmpl_vars_setf(v, "days", "%ld", w->days);
-	buf_printf(&file, "event-%lld-remind%ld-%lld-%ld", w->e->id, w->days,
-	           r->id, (long)r->occurrence);
+	unique_name(&file, "event-%lld-remind%ld-%lld-%ld", w->e->id, w->days,
+	            r->id, (long)r->occurrence);
+	rsvp_addr(w->x, w->l->name, tok, &reply);
 	if (send_event_mail(w->x, w->l, r->address, "event_reminder.txt",
-	                    NULL, v, NULL, NULL, NULL, buf_str(&file)) < 0)
+	                    NULL, v, NULL, NULL, buf_str(&reply),
+	                    buf_str(&file)) < 0)
 		w->failed = 1;
 	else
 		w->sent++;
 	tmpl_vars_free(v);
 	buf_free(&file);
+	buf_free(&reply);
 	return w->failed;
 }
 
@@ -834,8 +856,8 @@ summary(const struct event_ctx *x, const struct list_conf *l,
 	/* to the owners, and to the organizer if it is an address */
 	for (i = 0; i < l->n_owners && rc == 0; i++) {
 		buf_reset(&file);
-		buf_printf(&file, "event-%lld-summary%d-%ld-%zu", e->id,
-		           after ? 2 : 1, (long)occ, i);
+		unique_name(&file, "event-%lld-summary%d-%ld-%zu", e->id,
+		            after ? 2 : 1, (long)occ, i);
 		rc = send_event_mail(x, l, l->owners[i], "event_summary.txt",
 		                     NULL, v, NULL, NULL, NULL, buf_str(&file));
 	}
@@ -877,27 +899,24 @@ tick_one(const struct event_row *e, void *arg)
 		w->failed = 1;
 		return 1;
 	}
-	{
-		static const long at[] = {REMIND_1, REMIND_2};
-		size_t i;
+	/* the nearest reminder whose time came, unless it (or a nearer
+	 * one) went: inside the last day the 1-day one, never the 7-day one
+	 * after it */
+	if (now < start) {
+		long due = now >= start - REMIND_2   ? REMIND_2
+		           : now >= start - REMIND_1 ? REMIND_1
+		                                     : 0;
 
-		for (i = 0; i < 2; i++) {
-			struct remind_walk rw = {x, l, e, at[i] / 86400, 0, 0};
+		if (due && (!reminded || reminded > due)) {
+			struct remind_walk rw = {x, l, e, due / 86400, 0, 0};
 
-			if (now < start - at[i] || now >= start)
-				continue;
-			if (reminded && reminded <= at[i])
-				continue; /* this one or a later one went */
 			if (db_rsvp_each(x->db, e->id, occ, remind_one, &rw) < 0 ||
 			    rw.failed ||
-			    db_occurrence_set_reminded(x->db, e->id, occ,
-			                               at[i]) < 0) {
+			    db_occurrence_set_reminded(x->db, e->id, occ, due) <
+			        0)
 				w->failed = 1;
-				break;
-			}
-			reminded = at[i];
-			w->sent += rw.sent;
-			break; /* the nearest only */
+			else
+				w->sent += rw.sent;
 		}
 	}
 	deadline = e->deadline && !*e->rrule ? e->deadline : start;
@@ -969,7 +988,8 @@ cancel_one(const struct rsvp_row *r, void *arg)
 	}
 	v = tmpl_vars_new();
 	common_vars(w->x, w->l, w->e, r, tok, start, end, v);
-	buf_printf(&file, "event-%lld-cancel-%lld", w->e->id, r->id);
+	tmpl_vars_set_bool(v, "recurring", 0); /* the whole event goes */
+	unique_name(&file, "event-%lld-cancel-%lld", w->e->id, r->id);
 	if (send_event_mail(w->x, w->l, r->address, "event_cancel.txt", NULL, v,
 	                    buf_str(&cal), "CANCEL", buf_str(&org),
 	                    buf_str(&file)) < 0)
@@ -1273,4 +1293,503 @@ event_feed(const struct event_ctx *x, const char *list, struct buf *ics)
 		return -1;
 	buf_adds(ics, "END:VCALENDAR\r\n");
 	return 0;
+}
+
+/* ----- events sent by coordinators ---------------------------------------- */
+
+#define PURPOSE_NEW "event"
+#define REQUEST_DAYS 7
+
+int
+event_is_invitation(const struct msg *msg)
+{
+	const struct msg_part *p = calendar_part(msg);
+	struct itip_event ev;
+	enum itip_method m;
+	struct buf err = BUF_INIT;
+	int yes;
+
+	if (!p)
+		return 0;
+	yes = itip_parse(p->text, p->text_len, &m, &ev, &err) == 0 &&
+	      (m == ITIP_REQUEST || m == ITIP_PUBLISH);
+	buf_free(&err);
+	return yes;
+}
+
+int
+event_coordinator(const struct list_conf *l, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_owners; i++)
+		if (strcasecmp(l->owners[i], address) == 0)
+			return 1;
+	for (i = 0; i < l->n_moderators; i++)
+		if (strcasecmp(l->moderators[i], address) == 0)
+			return 1;
+	return 0;
+}
+
+/* "YYYY-MM-DD HH:MM" in zone, or -1. */
+static time_t
+local_time(const char *s, size_t n, const char *zone)
+{
+	const char *saved = getenv("TZ");
+	char *keep = saved ? xstrdup(saved) : NULL, tmp[40];
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0;
+	time_t t;
+
+	if (n >= sizeof(tmp)) {
+		free(keep);
+		return -1;
+	}
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (sscanf(tmp, "%4d-%2d-%2d %2d:%2d", &y, &mo, &d, &h, &mi) < 3 ||
+	    y < 2000 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59) {
+		free(keep);
+		return -1;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_isdst = -1;
+	setenv("TZ", zone && *zone ? zone : "UTC", 1);
+	tzset();
+	t = mktime(&tm);
+	if (keep) {
+		setenv("TZ", keep, 1);
+		free(keep);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	return t;
+}
+
+static void
+set_str(char **dst, const char *s, size_t n)
+{
+	char *v = xcalloc(n + 1, 1);
+
+	memcpy(v, s, n);
+	free(*dst);
+	*dst = v;
+}
+
+/* Is key (k bytes) one of the words in list (NULL-terminated)? */
+static int
+key_is(const char *k, size_t n, const char *const *words)
+{
+	for (; *words; words++)
+		if (strlen(*words) == n && strncasecmp(k, *words, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The header block of a LIST+event@ mail: "Key: value" lines at the top
+ * of the text (English, and the Nordic words coordinators will write);
+ * the text after the first empty line is the description.  0 and e
+ * filled, -1 with the reason.
+ */
+static int
+parse_block(const struct list_conf *l, const char *t, size_t len,
+            struct event_row *e, struct buf *why)
+{
+	static const char *const k_title[] = {"title", "titel", "tittel",
+	                                      "otsikko", "titill", "subject",
+	                                      NULL};
+	static const char *const k_start[] = {"start", "begin", "when",
+	                                      "hvornår", "när", "når",
+	                                      "alkaa", "hvenær", NULL};
+	static const char *const k_end[] = {"end", "slut", "slutt", "loppu",
+	                                    "lok", NULL};
+	static const char *const k_place[] = {"place", "where", "location",
+	                                      "sted", "plats", "paikka",
+	                                      "staður", NULL};
+	static const char *const k_cap[] = {"capacity", "seats", "pladser",
+	                                    "platser", "plasser", "paikat",
+	                                    "sæti", NULL};
+	static const char *const k_dead[] = {"deadline", "rsvp", "svarfrist",
+	                                     "määräaika", "frestur", NULL};
+	static const char *const k_q[] = {"question", "spørgsmål", "fråga",
+	                                  "spørsmål", "kysymys", "spurning",
+	                                  NULL};
+	static const char *const k_rep[] = {"repeat", "rrule", "gentag",
+	                                    "upprepa", "gjenta", "toista",
+	                                    NULL};
+	const char *p = t, *end = t + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *colon, *v;
+		size_t kl, vl;
+
+		if (le == p || (le == p + 1 && *p == '\r')) {
+			p = nl ? nl + 1 : end;
+			break; /* the description follows */
+		}
+		colon = memchr(p, ':', (size_t)(le - p));
+		if (!colon)
+			break; /* prose: the description starts here */
+		kl = (size_t)(colon - p);
+		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+			;
+		vl = (size_t)(le - v);
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+			vl--;
+		if (key_is(p, kl, k_title))
+			set_str(&e->title, v, vl);
+		else if (key_is(p, kl, k_start))
+			e->dtstart = local_time(v, vl, l->timezone);
+		else if (key_is(p, kl, k_end))
+			e->dtend = local_time(v, vl, l->timezone);
+		else if (key_is(p, kl, k_place))
+			set_str(&e->place, v, vl);
+		else if (key_is(p, kl, k_cap)) {
+			char tmp[16];
+
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)vl, v);
+			e->capacity = (int)strtol(tmp, NULL, 10);
+		} else if (key_is(p, kl, k_dead))
+			e->deadline = local_time(v, vl, l->timezone);
+		else if (key_is(p, kl, k_q))
+			set_str(&e->question, v, vl);
+		else if (key_is(p, kl, k_rep))
+			set_str(&e->rrule, v, vl);
+		else
+			break; /* not ours: the description starts here */
+		p = nl ? nl + 1 : end;
+	}
+	if (p < end)
+		set_str(&e->description, p, (size_t)(end - p));
+	if (!e->title || !*e->title)
+		buf_adds(why, "no Title: line");
+	else if (e->dtstart <= 0)
+		buf_adds(why, "no Start: line like \"Start: 2026-12-10 18:00\"");
+	else if (e->deadline < 0)
+		buf_adds(why, "a Deadline: that is no date");
+	if (why->len)
+		return -1;
+	if (e->dtend <= e->dtstart)
+		e->dtend = e->dtstart + 3 * 3600; /* three hours, said so */
+	if (e->capacity < 0)
+		e->capacity = 0;
+	return 0;
+}
+
+/* The first inline text/plain part's text, or "". */
+static const char *
+plain_text(const struct msg *msg, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < msg->n_parts; i++)
+		if (msg->parts[i].text && !msg->parts[i].is_attachment &&
+		    strcmp(msg->parts[i].type, "text/plain") == 0) {
+			*len = msg->parts[i].text_len;
+			return msg->parts[i].text;
+		}
+	*len = 0;
+	return "";
+}
+
+struct count_walk {
+	long n;
+};
+
+static int
+count_member(const struct member *m, void *arg)
+{
+	struct count_walk *w = arg;
+
+	if (m->delivery != DELIVER_NOMAIL)
+		w->n++;
+	return 0;
+}
+
+/* The confirmation to the coordinator for pending event e. */
+static int
+confirm_mail(const struct event_ctx *x, const struct list_conf *l,
+             const struct event_row *e, int updated)
+{
+	struct tmpl_vars *v = tmpl_vars_new();
+	struct buf b = BUF_INIT, file = BUF_INIT;
+	struct count_walk cw = {0};
+	char tok[TOKEN_MAX + 1];
+	const char **names = xcalloc(x->c->n_lists + 1, sizeof(*names));
+	size_t n = post_lists(x->c, l, names, x->c->n_lists), i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		db_member_each(x->db, names[i], count_member, &cw);
+	free(names);
+	token_make(x->key, PURPOSE_NEW, l->name, e->organizer, e->id,
+	           now_of(x) + REQUEST_DAYS * 86400, tok, sizeof(tok));
+	tmpl_vars_set(v, "list_name", l->name);
+	tmpl_vars_set(v, "list_address", l->address);
+	tmpl_vars_set(v, "address", e->organizer);
+	tmpl_vars_set(v, "title", e->title);
+	when_text(l, e->dtstart, e->dtend, &b);
+	tmpl_vars_set(v, "when", buf_str(&b));
+	tmpl_vars_set(v, "place", e->place);
+	if (e->capacity > 0)
+		tmpl_vars_setf(v, "capacity", "%d", e->capacity);
+	else
+		tmpl_vars_set(v, "capacity", "");
+	buf_reset(&b);
+	if (e->deadline)
+		when_text(l, e->deadline, e->deadline, &b);
+	tmpl_vars_set(v, "deadline", buf_str(&b));
+	tmpl_vars_setf(v, "members", "%ld", cw.n);
+	tmpl_vars_set_bool(v, "updated", updated);
+	tmpl_vars_set_bool(v, "recurring", *e->rrule != '\0');
+	tmpl_vars_set(v, "rrule", e->rrule);
+	buf_reset(&b);
+	buf_printf(&b, "%s%cevent-%s@%s", l->name,
+	           x->c->separator ? x->c->separator : '+', tok, x->c->domain);
+	tmpl_vars_set(v, "confirm_address", buf_str(&b));
+	unique_name(&file, "event-%lld-confirm", e->id);
+	rc = send_event_mail(x, l, e->organizer, "event_confirm.txt", NULL, v,
+	                     NULL, NULL, buf_str(&b), buf_str(&file));
+	tmpl_vars_free(v);
+	buf_free(&b);
+	buf_free(&file);
+	return rc;
+}
+
+#define PENDING_MARK "#pending-"
+
+/* A coordinator's new event or change: kept as a pending row until they
+ * confirm it (a token only their mailbox receives). */
+static int
+request_new(const struct event_ctx *x, const char *spool_id,
+            const struct list_conf *l, const struct msg *msg)
+{
+	const struct msg_part *cal = calendar_part(msg);
+	struct event_row e, old;
+	struct buf why = BUF_INIT, uid = BUF_INIT;
+	long long id;
+	int updated = 0, rc = 0;
+
+	memset(&e, 0, sizeof(e));
+	memset(&old, 0, sizeof(old));
+	if (cal) {
+		struct itip_event ev;
+		enum itip_method m;
+
+		if (itip_parse(cal->text, cal->text_len, &m, &ev, &why) < 0 ||
+		    (m != ITIP_REQUEST && m != ITIP_PUBLISH) || !ev.start) {
+			log_info("%s: event request for %s not read: %s",
+			         spool_id, l->name,
+			         why.len ? buf_str(&why) : "not an invitation");
+			goto out;
+		}
+		e.uid = xstrdup(ev.uid);
+		e.title = xstrdup(*ev.summary ? ev.summary : "(event)");
+		e.place = xstrdup(ev.location);
+		e.description = xstrdup(ev.description);
+		e.rrule = xstrdup(ev.rrule);
+		e.dtstart = ev.start;
+		e.dtend = ev.end > ev.start ? ev.end : ev.start + 3 * 3600;
+		e.capacity = ev.capacity;
+		e.deadline = ev.rsvp_deadline;
+	} else {
+		size_t n;
+		const char *t = plain_text(msg, &n);
+
+		if (parse_block(l, t, n, &e, &why) < 0) {
+			log_info("%s: event request for %s not read: %s",
+			         spool_id, l->name, buf_str(&why));
+			goto out;
+		}
+	}
+#define SET(f) if (!e.f) e.f = xstrdup("")
+	SET(uid);
+	SET(title);
+	SET(place);
+	SET(description);
+	SET(rrule);
+	SET(question);
+#undef SET
+	free(e.tz);
+	e.tz = xstrdup(l->timezone);
+	free(e.organizer);
+	e.organizer = xstrdup(msg->from.addr);
+	free(e.list);
+	e.list = xstrdup(l->name);
+	/* the same UID as an event of this list: a change to it */
+	if (*e.uid && db_event_by_uid(x->db, e.uid, &old) == 0 &&
+	    strcmp(old.list, l->name) == 0 && strcmp(old.state, "active") == 0)
+		updated = 1;
+	/* "new:UID#pending-..." or "upd:UID#pending-...": the UID the
+	 * coordinator's calendar gave it ("" from a text request) */
+	buf_printf(&uid, "%s:%s%s%lld.%s", updated ? "upd" : "new", e.uid,
+	           PENDING_MARK, (long long)now_of(x), spool_id);
+	free(e.uid);
+	e.uid = buf_detach(&uid, NULL);
+	free(e.state);
+	e.state = xstrdup("pending");
+	if (db_event_add(x->db, &e, &id) < 0) {
+		rc = -1;
+		goto out;
+	}
+	e.id = id;
+	rc = confirm_mail(x, l, &e, updated);
+	if (rc == 0)
+		log_info("%s: %s event \"%s\" for %s from <%s>: waits for its "
+		         "confirmation",
+		         spool_id, updated ? "a change to the" : "a new",
+		         e.title, l->name, e.organizer);
+out:
+	event_row_clear(&e);
+	event_row_clear(&old);
+	buf_free(&why);
+	buf_free(&uid);
+	return rc;
+}
+
+/* The coordinator confirmed pending row id: the event goes live (or the
+ * change is applied) and the members are invited (or told). */
+static int
+request_confirmed(const struct event_ctx *x, const char *spool_id,
+                  const struct list_conf *l, const char *tok)
+{
+	struct event_row p, old;
+	long long id;
+	time_t exp;
+	char *mark;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(&old, 0, sizeof(old));
+	if (token_parse(tok, &id, &exp) < 0 || exp < now_of(x) ||
+	    db_event_get(x->db, id, &p) != 0 ||
+	    strcmp(p.state, "pending") != 0 || strcmp(p.list, l->name) != 0 ||
+	    !token_verify(x->key, tok, PURPOSE_NEW, l->name, p.organizer)) {
+		log_info("%s: an event confirmation with an unknown, used or "
+		         "expired token: nothing done",
+		         spool_id);
+		goto out;
+	}
+	mark = strstr(p.uid, PENDING_MARK);
+	if (!mark || strlen(p.uid) < 4)
+		goto out;
+	*mark = '\0';
+	if (strncmp(p.uid, "upd:", 4) == 0) {
+		/* a change: onto the event, a higher SEQUENCE, told again */
+		if (db_event_by_uid(x->db, p.uid + 4, &old) != 0) {
+			log_info("%s: the event to change is gone", spool_id);
+			goto out;
+		}
+		free(old.title);
+		old.title = xstrdup(p.title);
+		free(old.place);
+		old.place = xstrdup(p.place);
+		free(old.description);
+		old.description = xstrdup(p.description);
+		free(old.rrule);
+		old.rrule = xstrdup(p.rrule);
+		old.dtstart = p.dtstart;
+		old.dtend = p.dtend;
+		if (p.capacity)
+			old.capacity = p.capacity;
+		if (p.deadline)
+			old.deadline = p.deadline;
+		*mark = '#';
+		free(p.state);
+		p.state = xstrdup("used");
+		if (db_event_save(x->db, &p) < 0 || event_update(x, &old) < 0)
+			rc = -1;
+		else
+			log_info("%s: event %lld of %s changed by its "
+			         "coordinator; the invited are told",
+			         spool_id, old.id, l->name);
+		goto out;
+	}
+	/* new: the calendar's UID if it has one nobody uses, else ours */
+	{
+		struct buf uid = BUF_INIT;
+		struct event_row same;
+
+		memset(&same, 0, sizeof(same));
+		if (p.uid[4] && db_event_by_uid(x->db, p.uid + 4, &same) == 1) {
+			buf_adds(&uid, p.uid + 4);
+		} else {
+			unsigned char rnd[10];
+			size_t i;
+
+			randombytes_buf(rnd, sizeof(rnd));
+			buf_adds(&uid, "mlmd-");
+			for (i = 0; i < sizeof(rnd); i++)
+				buf_printf(&uid, "%02x", rnd[i]);
+			buf_printf(&uid, "@%s", x->c->domain);
+		}
+		event_row_clear(&same);
+		free(p.uid);
+		p.uid = buf_detach(&uid, NULL);
+	}
+	free(p.state);
+	p.state = xstrdup("active");
+	if (db_event_save(x->db, &p) < 0 ||
+	    db_log_event(x->db, l->name, "event", NULL, 1) < 0 ||
+	    event_invite(x, p.id, NULL) < 0)
+		rc = -1;
+	else
+		log_info("%s: event %lld of %s confirmed by its coordinator; "
+		         "the members are invited",
+		         spool_id, p.id, l->name);
+out:
+	event_row_clear(&p);
+	event_row_clear(&old);
+	return rc;
+}
+
+int
+event_request_mail(const struct event_ctx *x, const char *spool_id,
+                   const char *sender, const struct msg *msg,
+                   const struct route *rt)
+{
+	struct sub_ctx sc = {x->c, x->db, x->tmpl, x->key, NULL};
+	char why[256];
+
+	if (*rt->arg)
+		return request_confirmed(x, spool_id, rt->list, rt->arg);
+	if (sub_ignored(&sc, rt->list, msg, sender, msg->from.addr, why)) {
+		log_info("%s: event request not read: %s", spool_id, why);
+		return 0;
+	}
+	if (!event_coordinator(rt->list, msg->from.addr)) {
+		log_info("%s: an event for %s from <%s>, who is no owner or "
+		         "moderator: not read",
+		         spool_id, rt->list->name, msg->from.addr);
+		return 0;
+	}
+	return request_new(x, spool_id, rt->list, msg);
+}
+
+int
+event_update(const struct event_ctx *x, struct event_row *e)
+{
+	int own = !db_in_transaction(x->db), rc = -1;
+
+	if (own && db_begin(x->db) < 0)
+		return -1;
+	e->sequence++;
+	if (db_event_save(x->db, e) == 0 && event_invite(x, e->id, NULL) >= 0)
+		rc = 0;
+	if (own) {
+		if (rc == 0 && db_commit(x->db) < 0)
+			rc = -1;
+		if (rc < 0)
+			db_rollback(x->db);
+	}
+	return rc;
 }

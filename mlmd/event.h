@@ -27,6 +27,7 @@ struct token_key;
 struct msg;
 struct route;
 struct event_row;
+struct list_conf;
 
 struct event_ctx {
 	const struct conf *c;
@@ -97,6 +98,30 @@ int event_web(const struct event_ctx *x, const char *token, int post,
  * waitlist) and the coordinators' summaries (at the RSVP deadline, after
  * the event) that are due at x->now.  Mails queued, or -1. */
 long event_tick(const struct event_ctx *x);
+
+/* Does msg carry a calendar invitation (text/calendar, METHOD REQUEST
+ * or PUBLISH)? */
+int event_is_invitation(const struct msg *msg);
+/* Is address an owner or a moderator of l? */
+int event_coordinator(const struct list_conf *l, const char *address);
+
+/*
+ * A coordinator's event by mail: a calendar invitation (to LIST@ or
+ * LIST+event@) or a LIST+event@ mail with Title:, Start:, End:, Place:,
+ * Capacity:, Deadline:, Question:, Repeat: lines.  From an owner or a
+ * moderator only, and only after they confirm: the event waits (state
+ * 'pending') and they get a mail whose reply (to LIST+event-TOKEN@,
+ * r->arg) invites the list.  An invitation with the UID of an event of
+ * the list changes that event (a higher SEQUENCE, the invited told).
+ * Inside the caller's transaction.  0 / -1.
+ */
+int event_request_mail(const struct event_ctx *x, const char *spool_id,
+		       const char *sender, const struct msg *msg,
+		       const struct route *r);
+
+/* Save the changed e with the next SEQUENCE and send every invited
+ * member who did not decline the new invitation.  0 / -1. */
+int event_update(const struct event_ctx *x, struct event_row *e);
 
 /* Cancel event id: every invited member who did not decline gets a
  * CANCEL.  0 / -1. */

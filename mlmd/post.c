@@ -40,6 +40,7 @@
 #include "db.h"
 #include "decorate.h"
 #include "digest.h"
+#include "event.h"
 #include "dmarc.h"
 #include "extfilter.h"
 #include "content.h"
@@ -827,6 +828,14 @@ post_prepare(const struct post_ctx *ctx, const char *spool_id,
 		if (k < i)
 			continue;
 		if (routes[i].role == ROLE_POST) {
+			/* an invitation from someone who is no coordinator
+			 * (theirs never get here: daemon.c makes them
+			 * events): a moderator decides */
+			if (!approved_list && !p->forced_hold && msg &&
+			    event_is_invitation(msg))
+				p->forced_hold = xstrdup(
+				    "a calendar invitation to the list: "
+				    "events come from owners and moderators");
 			plan_post(ctx, p, l, raw, len, approved_list);
 		} else if (routes[i].role == ROLE_OWNER) {
 			struct action *a = new_action(p, ACT_OWNER, l);

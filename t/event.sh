@@ -15,7 +15,7 @@
 command -v curl >/dev/null || skip_all "curl is not installed"
 $PY -c 'import icalendar' 2>/dev/null || skip_all "python3-icalendar is not installed"
 
-plan 25
+plan 41
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -136,6 +136,103 @@ is "$(ans carl@example.se)" accepted "a broken, huge calendar: nothing, and no c
 as_user "$MLMCTL" -c "$T_CONF" event report "$EV" --anonymous >"$T_DIR/r.csv" 2>&1
 like "$(sed -n 2p "$T_DIR/r.csv")" ',2,4,2,1,0,0,0,0,1$' "the report: capacity 2, 4 invited, 2 yes, 1 no, 1 no answer"
 ok "the list's iCalendar feed" sh -c "curl -s 'http://127.0.0.1:$HP/events/denmark.ics' | grep -q 'UID:$UID_'"
+
+# --- events from coordinators by mail, after their confirmation ----------
+# cal_inv FROM TO UID SEQ START: a calendar invitation (Thunderbird-shaped)
+cal_inv() {
+	{
+		printf 'From: %s\nTo: %s\nSubject: Invitation: Mentordag\n' "$1" "$2"
+		printf 'Message-ID: <inv%s@test>\nMIME-Version: 1.0\n' "$$$(date +%N)"
+		printf 'Content-Type: multipart/mixed; boundary=b\n\n--b\n'
+		printf 'Content-Type: text/plain; charset=utf-8\n\nKom til mentordag.\n--b\n'
+		printf 'Content-Type: text/calendar; charset=utf-8; method=REQUEST\n\n'
+		printf 'BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN\r\nVERSION:2.0\r\n'
+		printf 'BEGIN:VEVENT\r\nUID:%s\r\nSEQUENCE:%s\r\nDTSTAMP:20310301T100000Z\r\n' "$3" "$4"
+		printf 'DTSTART:%s\r\nDTEND:%s\r\nSUMMARY:Mentordag\r\nLOCATION:Huset\r\n' "$5" "$5"
+		printf 'ORGANIZER:mailto:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n--b--\n' "$1"
+	} | "$MLMD_INJECT" -c "$T_CONF" -f "$1" "$2" >/dev/null 2>&1
+	wait_until "$T_WAIT" spool_settled
+}
+# n_inv UID ADDR: invitations for UID in ADDR's mailbox (the calendar
+# part is base64: read it as a mail client does)
+n_inv() {
+	$PY - "$1" "$MD/$2/new" <<'PYEOF'
+import email, email.policy, glob, os, sys
+n = 0
+for f in glob.glob(os.path.join(sys.argv[2], "*")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    for p in m.walk():
+        if p.get_content_type() == "text/calendar" and \
+                ("UID:" + sys.argv[1]) in p.get_payload(decode=True).decode("utf-8", "replace"):
+            n += 1
+print(n)
+PYEOF
+}
+# newest_inv UID ADDR: the newest of them
+newest_inv() {
+	for f in $(ls -t "$MD/$2/new"/*); do
+		$PY - "$1" "$f" <<'PYEOF' && { echo "$f"; return; }
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[2], "rb"), policy=email.policy.default)
+sys.exit(0 if any(p.get_content_type() == "text/calendar" and ("UID:" + sys.argv[1]) in
+    p.get_payload(decode=True).decode("utf-8", "replace") for p in m.walk()) else 1)
+PYEOF
+	done
+}
+# confirm_last: reply to the newest confirmation mette got
+confirm_last() {
+	f=$(ls -t "$MD/mette@example.dk/new"/* | head -1)
+	to=$(sed -n 's/^Reply-To: <\(.*\)>$/\1/p' "$f" | head -1)
+	printf 'From: mette@example.dk\nTo: %s\nSubject: Re: confirm\nMessage-ID: <c%s@test>\n\nok\n' \
+		"$to" "$(date +%N)" |
+		"$MLMD_INJECT" -c "$T_CONF" -f mette@example.dk "$to" >/dev/null 2>&1
+	wait_until "$T_WAIT" spool_settled
+}
+posts_before=$(ls "$MD/dina@example.no/new" | wc -l)
+cal_inv mette@example.dk "denmark@$D" coord-1@example.dk 0 20310401T160000Z
+t_confirm() { grep -lq '^Subject: .*Mentordag' "$MD/mette@example.dk/new"/* 2>/dev/null; }
+ok "an owner's calendar invitation to the list asks them to confirm" wait_until "$T_WAIT" t_confirm
+is "$(ls "$MD/dina@example.no/new" | wc -l)" "$posts_before" "and is not sent to the list as a post"
+is "$(sql "SELECT count(*) FROM events WHERE state = 'pending'")" 1 "it waits"
+confirm_last
+is "$(sql "SELECT state FROM events WHERE uid = 'coord-1@example.dk'")" active \
+	"the reply confirms it (with the coordinator's UID)"
+t_mentor() { [ "$(n_inv coord-1@example.dk dina@example.no)" -ge 1 ]; }
+ok "and the members are invited" wait_until "$T_WAIT" t_mentor
+
+held0=$(sql "SELECT count(*) FROM held")
+cal_inv amira@example.net "denmark@$D" not-a-coordinator@x 0 20310402T160000Z
+is "$(sql "SELECT count(*) FROM held")" "$((held0 + 1))" "a member's calendar invitation is held for a moderator"
+
+cal_inv mette@example.dk "denmark@$D" coord-1@example.dk 1 20310408T160000Z
+t_change() { grep -lq '^Subject: .*Mentordag' "$MD/mette@example.dk/new"/* &&
+	[ "$(grep -l 'Mentordag' "$MD/mette@example.dk/new"/* | wc -l)" -ge 2 ]; }
+ok "a changed invitation (same UID) asks for a confirmation too" wait_until "$T_WAIT" t_change
+confirm_last
+t_updated() { [ "$(n_inv coord-1@example.dk dina@example.no)" -ge 2 ]; }
+ok "confirmed: the invited get the new time" wait_until "$T_WAIT" t_updated
+f=$(newest_inv coord-1@example.dk dina@example.no)
+$PY "$T_DIR/ical.py" "$f" >"$T_DIR/upd.txt" 2>&1
+ok "with a higher SEQUENCE" grep -q '^SEQ=1$' "$T_DIR/upd.txt"
+ok "and the new start" grep -q '^DTSTART=2031-04-08T16:00:00+00:00' "$T_DIR/upd.txt"
+
+printf 'From: mette@example.dk\nTo: denmark+event@%s\nSubject: new event\nMessage-ID: <blk@test>\n\nTitle: Kvartalsmøde\nStart: 2031-05-05 17:00\nEnd: 2031-05-05 19:00\nPlace: Kontoret\nCapacity: 10\n\nDagsorden følger.\n' "$D" |
+	"$MLMD_INJECT" -c "$T_CONF" -f mette@example.dk "denmark+event@$D" >/dev/null 2>&1
+wait_until "$T_WAIT" spool_settled
+is "$(sql "SELECT title || '/' || capacity || '/' || state FROM events WHERE title = 'Kvartalsmøde'")" \
+	"Kvartalsmøde/10/pending" "a LIST+event@ mail with Title:/Start:/... lines: pending"
+confirm_last
+is "$(sql "SELECT state FROM events WHERE title = 'Kvartalsmøde'")" active "confirmed"
+printf 'From: amira@example.net\nTo: denmark+event@%s\nSubject: x\nMessage-ID: <blk2@test>\n\nTitle: Spam\nStart: 2031-05-05 17:00\n' "$D" |
+	"$MLMD_INJECT" -c "$T_CONF" -f amira@example.net "denmark+event@$D" >/dev/null 2>&1
+wait_until "$T_WAIT" spool_settled
+is "$(sql "SELECT count(*) FROM events WHERE title = 'Spam'")" 0 "from a member who is no coordinator: nothing"
+
+as_user "$MLMCTL" -c "$T_CONF" event set "$EV" --place "Nyt sted" >"$T_DIR/set.out" 2>&1
+like "$(cat "$T_DIR/set.out")" "sequence 1" "mlmctl event set changes the event"
+t_set() { grep -lq 'Nyt sted' "$MD/carl@example.se/new"/* 2>/dev/null; }
+ok "the invited who did not decline are told" wait_until "$T_WAIT" t_set
+ok "not who declined" sh -c "! grep -lq 'Nyt sted' '$MD/bo@example.dk/new'/*"
 
 daemon_stop
 is "$T_RC" 0 "mlmd exits 0 on SIGTERM"

@@ -158,9 +158,17 @@ main(void)
 	       "queued, one per member");
 	{
 		struct buf f = BUF_INIT, body = BUF_INIT;
-		long long r = rsvp_of(id, "m01@x.test");
+		sqlite3_stmt *st;
 
-		buf_printf(&f, "%s/out/event-%lld-0-%lld", home, id, r);
+		/* the file the queue row names */
+		if (sqlite3_prepare_v2(peek, "SELECT path FROM outbound WHERE "
+		                             "recipient = 'm01@x.test' AND "
+		                             "kind = 'event'",
+		                       -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			buf_printf(&f, "%s/%s", home,
+			           (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
 		ok(read_file(buf_str(&f), &body) == 0, "the invitation file");
 		ok(strstr(buf_str(&body), "Content-Type: text/calendar") &&
 		       strstr(buf_str(&body), "method=REQUEST"),
@@ -214,7 +222,7 @@ main(void)
 	db_rsvp_counts(db, id, 0, &cn);
 	is_int(cn.seats, 20, "20 seats with the guest");
 	is_int(q1("SELECT count(*) FROM outbound WHERE path LIKE "
-	          "'%%answer-%%-p-%%'"),
+	          "'%%answer-%%-p.%%'"),
 	       2, "the two promoted are told");
 	/* an accepted member changes their mind back: latest counts */
 	event_answer(&x, rsvp_of(id, "m02@x.test"), EVENT_YES, 0, 0, &o);

@@ -26,12 +26,14 @@
  * three commands in English (no "approve always": that is for posts) and
  * this owner's reply address on a line of its own, and the refusal's
  * reason paragraph is there only when a reason was given.
- * The event templates (event_invite.txt .. event_summary.txt) get full and
+ * The event templates (event_invite.txt .. event_confirm.txt) get full and
  * minimal sets too: the invitation gives yes, no and maybe in English
  * (and the native words the parser also reads), the HTML invitation has
  * mailto links for them and nothing external, each case of
- * event_answer.txt has a paragraph and a subject of its own, and the
- * summary shows every number and the report command as it is.
+ * event_answer.txt has a paragraph and a subject of its own, the
+ * summary shows every number and the report command as it is, and the
+ * coordinator's confirmation gives the confirm address, and a text and
+ * subject of its own for a change.
  */
 #include "config.h"
 
@@ -55,7 +57,8 @@ static const char *const required[] = {
     "probe.txt",    "bounces.txt",   "sub_request.txt", "sub_waiting.txt",
     "sub_refused.txt", "archive_link.txt",
     "event_invite.txt", "event_invite.html", "event_answer.txt",
-    "event_reminder.txt", "event_cancel.txt", "event_summary.txt"};
+    "event_reminder.txt", "event_cancel.txt", "event_summary.txt",
+    "event_confirm.txt"};
 
 /* Mail templates have a Subject line; the footer is part of a post. */
 static int
@@ -834,7 +837,8 @@ check_submod_templates(const struct tmpl_set *s)
 
 static const char *const event_templates[] = {
     "event_invite.txt",   "event_invite.html", "event_answer.txt",
-    "event_reminder.txt", "event_cancel.txt",  "event_summary.txt"};
+    "event_reminder.txt", "event_cancel.txt",  "event_summary.txt",
+    "event_confirm.txt"};
 
 #define RSVP_ADDR "denmark+rsvp-Zm9vYmFy@lists.example.org"
 
@@ -870,6 +874,8 @@ static const struct {
     {"attended", "38", 1},
     {"no_answer", "19", 1},
     {"report_command", "mlmctl event report 12", 1},
+    {"members", "140", 1},
+    {"rrule", "FREQ=WEEKLY;BYDAY=TH;COUNT=6", 0},
 };
 
 /* The native answer words the parser reads too, besides yes/no/maybe. */
@@ -917,7 +923,8 @@ check_event_sample(const struct tmpl *t, const char *lang, int full)
 	struct tmpl_vars *v = ev_vars(known, lang, full);
 	struct buf subj = BUF_INIT, body = BUF_INIT;
 	const char *b, *s;
-	int member = strcmp(base, "event_summary.txt") != 0;
+	int member = strcmp(base, "event_summary.txt") != 0 &&
+	             strcmp(base, "event_confirm.txt") != 0;
 	size_t i;
 
 	ok(render_into(t, v, &subj, &body) == 0, "%s renders (%s set)",
@@ -962,6 +969,7 @@ check_event_sample(const struct tmpl *t, const char *lang, int full)
 		ok(!strstr(b, "<business") &&
 		       (!full || strstr(b, "&lt;business cards&gt; &amp;")),
 		   "%s (%s): values escaped", tmpl_name(t), what);
+		buf_free(&want);
 	} else {
 		ok(subj.len > 0 && !strchr(s, '\n') &&
 		       strstr(s, "Networking dinner") && strstr(s, "denmark"),
@@ -1087,6 +1095,72 @@ check_event_answer(const struct tmpl *t, const char *lang)
 	buf_free(&body);
 }
 
+/*
+ * event_confirm.txt, new event and change, with the full set (recurring
+ * with a rule, place, capacity, deadline) and the minimal one: the
+ * confirm address on a line of its own always, the members' number for a
+ * new event, the optional lines only when set; a change has a text and a
+ * subject of its own.
+ */
+#define CONFIRM_ADDR "denmark+confirm-Q2xhcmE@lists.example.org"
+
+static void
+check_event_confirm(const struct tmpl *t, const char *lang)
+{
+	const char *const *known = tmpl_documented_vars("event_confirm.txt");
+	struct buf subj = BUF_INIT, body = BUF_INIT;
+	int full, upd;
+
+	for (full = 1; full >= 0; full--) {
+		const char *what = full ? "full" : "minimal";
+		struct tmpl_vars *v = ev_vars(known, lang, full);
+		char *b0 = NULL, *s0 = NULL;
+
+		for (upd = 0; upd <= 1; upd++) {
+			const char *b, *s;
+
+			tmpl_vars_set(v, "updated", upd ? "1" : "");
+			ok(render_into(t, v, &subj, &body) == 0,
+			   "%s renders (%s set, %s)", tmpl_name(t), what,
+			   upd ? "updated" : "new");
+			b = buf_str(&body);
+			s = buf_str(&subj);
+			ok(!strstr(b, "{{") && !strstr(s, "{{") &&
+			       strstr(b, "\n    Networking dinner\n") &&
+			       strstr(b, "18:00\u201321:00 (Europe/Copenhagen)") &&
+			       strstr(b, "\n" CONFIRM_ADDR "\n") &&
+			       strstr(s, "Networking dinner") &&
+			       strstr(s, "denmark"),
+			   "%s (%s, %s): title, when, confirm address",
+			   tmpl_name(t), what, upd ? "updated" : "new");
+			is_int(strstr(b, "FREQ=WEEKLY;BYDAY=TH;COUNT=6") &&
+			           strstr(b, "Café Nørrebro") &&
+			           strstr(b, " 20\n") &&
+			           strstr(b, "3 December 2026 12:00"),
+			       full,
+			       "%s (%s, %s): rule, place, seats, deadline only "
+			       "when set",
+			       tmpl_name(t), what, upd ? "updated" : "new");
+			if (!upd) {
+				ok(strstr(b, "140") != NULL,
+				   "%s (%s, new): how many members",
+				   tmpl_name(t), what);
+				b0 = xstrdup(b);
+				s0 = xstrdup(s);
+			} else
+				ok(strcmp(b0, b) != 0 && strcmp(s0, s) != 0,
+				   "%s (%s): a change has a text and a subject "
+				   "of its own",
+				   tmpl_name(t), what);
+		}
+		free(b0);
+		free(s0);
+		tmpl_vars_free(v);
+	}
+	buf_free(&subj);
+	buf_free(&body);
+}
+
 /* event_reminder.txt: on the waiting list, or coming. */
 static void
 check_event_reminder(const struct tmpl *t, const char *lang)
@@ -1135,6 +1209,9 @@ check_event_templates(const struct tmpl_set *s)
 			if (strcmp(event_templates[k], "event_reminder.txt") ==
 			    0)
 				check_event_reminder(t, langs[i]);
+			if (strcmp(event_templates[k], "event_confirm.txt") ==
+			    0)
+				check_event_confirm(t, langs[i]);
 		}
 }
 

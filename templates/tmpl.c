@@ -1096,6 +1096,11 @@ static const char *const event_answer_vars[] = {
 static const char *const event_reminder_vars[] = {
     EVENT_COMMON_VARS, "waitlisted", "days", NULL};
 static const char *const event_cancel_vars[] = {EVENT_COMMON_VARS, NULL};
+static const char *const event_confirm_vars[] = {
+    "list_name", "list_address", "address",         "title",
+    "when",      "place",        "capacity",        "deadline",
+    "members",   "updated",      "confirm_address", "recurring",
+    "rrule",     NULL};
 static const char *const event_summary_vars[] = {
     "list_name", "list_address", "title",      "when",
     "place",     "capacity",     "invited",    "yes",
@@ -1134,6 +1139,7 @@ static const struct {
     {"event_answer.txt", event_answer_vars},
     {"event_reminder.txt", event_reminder_vars},
     {"event_cancel.txt", event_cancel_vars},
+    {"event_confirm.txt", event_confirm_vars},
     {"event_summary.txt", event_summary_vars},
 };
 
