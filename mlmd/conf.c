@@ -921,6 +921,46 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 	if (get_enum(w, "archive_erasure", erasure_names, &v2) == 0)
 		c->archive_erasure = v2;
 	{
+		unsigned i, n = cfg_size(w->sec, "event_reminders");
+
+		c->n_event_reminders = 0;
+		for (i = 0; i < n && i < CONF_REMINDERS_MAX; i++) {
+			const char *o = cfg_getnstr(w->sec, "event_reminders", i);
+			char *end = NULL;
+			long d = o && isdigit((unsigned char)*o)
+			             ? strtol(o, &end, 10)
+			             : -1;
+
+			if (d >= 0 && end && *end == 'd' && !end[1])
+				d *= 86400;
+			else if (d >= 0 && end && *end == 'h' && !end[1])
+				d *= 3600;
+			else
+				d = -1;
+			if (d <= 0 || d > 365 * 86400) {
+				bad(w, "event_reminders", i,
+				    "event_reminders: '%.32s' is not a time "
+				    "before the event like \"7d\" or \"3h\"",
+				    o ? o : "");
+				continue;
+			}
+			c->event_reminders[c->n_event_reminders++] = d;
+		}
+		/* the earliest first */
+		for (i = 1; i < c->n_event_reminders; i++) {
+			unsigned k = i;
+
+			while (k > 0 && c->event_reminders[k - 1] <
+			                    c->event_reminders[k]) {
+				long t = c->event_reminders[k];
+
+				c->event_reminders[k] = c->event_reminders[k - 1];
+				c->event_reminders[k - 1] = t;
+				k--;
+			}
+		}
+	}
+	{
 		unsigned i, n = cfg_size(w->sec, "dmarc_override");
 
 		c->dmarc_override = xcalloc(n + 1, sizeof(char *));
@@ -1392,6 +1432,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
 	    CFG_STR("dmarc_threshold", "quarantine", CFGF_NONE),
 	    CFG_STR("archive_erasure", "pseudonymise", CFGF_NONE),
+	    CFG_STR_LIST("event_reminders", "{\"7d\", \"1d\"}", CFGF_NONE),
 	    CFG_STR_LIST("dmarc_override", NULL, CFGF_NONE),
 	    CFG_STR_LIST("filter_command", NULL, CFGF_NONE),
 	    CFG_STR("filter_mode", "headers", CFGF_NONE),
@@ -1701,6 +1742,15 @@ conf_print(const struct conf *c, FILE *f)
 	        c->dmarc_threshold == 2 ? "reject" : "quarantine");
 	fprintf(f, "archive_erasure = %s\n",
 	        enum_name(erasure_names, c->archive_erasure));
+	{
+		size_t k;
+
+		fputs("event_reminders = {", f);
+		for (k = 0; k < c->n_event_reminders; k++)
+			fprintf(f, "%s\"%ldh\"", k ? ", " : " ",
+			        c->event_reminders[k] / 3600);
+		fputs(" }\n", f);
+	}
 	print_strs(f, "dmarc_override", c->dmarc_override,
 	           c->n_dmarc_override);
 	print_strs(f, "filter_command", c->filter_command,

@@ -100,6 +100,10 @@ struct conf {
 	int confirm_hourly;        /* confirmations per hour in all */
 	long held_lifetime;        /* a held post waits this long (14 d) */
 	int archive_erasure;       /* enum erasure (pseudonymise) */
+#define CONF_REMINDERS_MAX 5
+	long event_reminders[CONF_REMINDERS_MAX]; /* seconds before an
+	                            * event, earliest first (7d, 1d) */
+	size_t n_event_reminders;
 	int dmarc_threshold;       /* the weakest policy that is mitigated:
 	                            * 1 quarantine (default), 2 reject (as
 	                            * enum dmarc_policy in dmarc.h) */

@@ -8,12 +8,12 @@
  *         [--deadline "YYYY-MM-DD HH:MM"] [--rrule RULE]
  *         [--description D] [--question Q] [--no-invite]
  *   event set ID [--title T] [--start TIME] [--end TIME] [--place P]
- *         [--capacity N] [--deadline TIME] [--description D]
+ *         [--capacity N] [--deadline TIME] [--description D] [--question Q]
  *   event list [LIST]
  *   event invite ID [ADDR]
  *   event report ID [--anonymous]
  *   event attended ID ADDR...
- *   event cancel ID
+ *   event cancel ID [--date "YYYY-MM-DD HH:MM"]  (one date of a series)
  *
  * Times are read in the list's time zone.
  */
@@ -46,9 +46,9 @@ usage(void)
 	        "[--description D] [--question Q] [--no-invite]\n"
 	        "       event set ID [--title T] [--start TIME] [--end TIME] "
 	        "[--place P] [--capacity N] [--deadline TIME] "
-	        "[--description D]\n"
+	        "[--description D] [--question Q]\n"
 	        "       event list [LIST] | invite ID [ADDR] | report ID "
-	        "[--anonymous] | attended ID ADDR... | cancel ID\n");
+	        "[--anonymous] | attended ID ADDR... | cancel ID [--date TIME]\n");
 	return EX_USAGE;
 }
 
@@ -317,6 +317,9 @@ set(struct ctl *ctl, int argc, char **argv)
 		} else if (strcmp(o, "--description") == 0) {
 			free(e.description);
 			e.description = xstrdup(v);
+		} else if (strcmp(o, "--question") == 0) {
+			free(e.question);
+			e.question = xstrdup(v);
 		} else if (strcmp(o, "--start") == 0) {
 			time_t len = e.dtend - e.dtstart;
 
@@ -424,6 +427,28 @@ ctl_event(struct ctl *ctl, int argc, char **argv)
 			printf("event %lld cancelled; the invited are told\n",
 			       id);
 			poke(ctl);
+		}
+	} else if (strcmp(argv[1], "cancel") == 0 && argc == 5 &&
+	           strcmp(argv[3], "--date") == 0) {
+		struct event_row e;
+		time_t occ = -1;
+
+		if (db_event_get(cx.x.db, id, &e) == 0) {
+			occ = parse_time(argv[4], e.tz);
+			event_row_clear(&e);
+		}
+		ex = occ < 0 || event_cancel_occurrence(&cx.x, id, occ) < 0
+		         ? EX_DATAERR
+		         : EX_OK;
+		if (ex == EX_OK) {
+			printf("event %lld: %s cancelled; the invited are "
+			       "told\n",
+			       id, argv[4]);
+			poke(ctl);
+		} else {
+			fprintf(stderr, "mlmctl: event cancel: %s is no date "
+			                "of event %lld's series\n",
+			        argv[4], id);
 		}
 	} else if (strcmp(argv[1], "attended") == 0 && argc >= 4) {
 		int i;

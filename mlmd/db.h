@@ -533,6 +533,10 @@ int db_occurrence_reminded(struct db *db, long long event,
 			   time_t occurrence, long *reminded);
 int db_occurrence_set_reminded(struct db *db, long long event,
 			       time_t occurrence, long reminded);
+/* Cancel one occurrence of a series; is it cancelled (1, 0, -1)? */
+int db_occurrence_cancel(struct db *db, long long event, time_t occurrence);
+int db_occurrence_cancelled(struct db *db, long long event,
+			    time_t occurrence);
 /* Summaries sent for an occurrence (1 at the deadline, 2 after). */
 int db_occurrence_summarized(struct db *db, long long event,
 			     time_t occurrence, int *mask);

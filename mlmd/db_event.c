@@ -518,3 +518,38 @@ db_occurrence_set_summarized(struct db *db, long long event,
 	sqlite3_bind_int(s, 3, mask);
 	return done(db, s, "an occurrence's summary") < 0 ? -1 : 0;
 }
+
+int
+db_occurrence_cancel(struct db *db, long long event, time_t occurrence)
+{
+	sqlite3_stmt *s = prep(db, "INSERT INTO event_occurrences (event, "
+	                           "occurrence, state) VALUES (?1, ?2, "
+	                           "'cancelled') ON CONFLICT (event, "
+	                           "occurrence) DO UPDATE SET state = "
+	                           "'cancelled'");
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, event);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)occurrence);
+	return done(db, s, "cancelling an occurrence") < 0 ? -1 : 0;
+}
+
+int
+db_occurrence_cancelled(struct db *db, long long event, time_t occurrence)
+{
+	sqlite3_stmt *s = prep(db, "SELECT 1 FROM event_occurrences WHERE "
+	                           "event = ?1 AND occurrence = ?2 AND "
+	                           "state = 'cancelled'");
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, event);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)occurrence);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
+	                                                : db_err(db, "an occurrence");
+	sqlite3_finalize(s);
+	return rc;
+}

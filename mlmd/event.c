@@ -41,8 +41,6 @@
 /* An answer link stays valid this long after the event ends (attendance
  * replies come after). */
 #define TOKEN_AFTER (30 * 86400)
-#define REMIND_1 (7 * 86400)
-#define REMIND_2 (1 * 86400)
 
 static time_t
 now_of(const struct event_ctx *x)
@@ -107,6 +105,21 @@ occurrence_of(const struct event_row *e, time_t now, time_t *start,
 	*start = occ[0];
 	*end = occ[0] + (e->dtend - e->dtstart);
 	return occ[0];
+}
+
+/* Is t the start of an occurrence of series e? */
+static int
+is_occurrence(const struct event_row *e, time_t t)
+{
+	struct itip_event ev;
+	time_t occ[1];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.start = e->dtstart;
+	ev.end = e->dtend;
+	strlcpy_(ev.rrule, e->rrule, sizeof(ev.rrule));
+	strlcpy_(ev.tzid, e->tz, sizeof(ev.tzid));
+	return itip_occurrences(&ev, t, occ, 1) == 1 && occ[0] == t;
 }
 
 /* ----- tokens and addresses ---------------------------------------------- */
@@ -315,12 +328,13 @@ out:
 	return rc;
 }
 
-/* The iCalendar object for one member (REQUEST or CANCEL). */
+/* The iCalendar object for one member (REQUEST or CANCEL); occurrence:
+ * one date of a series (RECURRENCE-ID), or 0. */
 static int
-calendar_for(const struct event_ctx *x, const struct list_conf *l,
-             const struct event_row *e, const char *organizer,
-             const char *attendee, const char *name, int cancel,
-             struct buf *out)
+calendar_for_occ(const struct event_ctx *x, const struct list_conf *l,
+                 const struct event_row *e, const char *organizer,
+                 const char *attendee, const char *name, int cancel,
+                 time_t occurrence, struct buf *out)
 {
 	struct itip_event ev;
 
@@ -338,9 +352,20 @@ calendar_for(const struct event_ctx *x, const struct list_conf *l,
 	strlcpy_(ev.organizer, organizer, sizeof(ev.organizer));
 	ev.capacity = e->capacity;
 	ev.rsvp_deadline = e->deadline;
+	ev.recurrence_id = occurrence;
 	return itip_build(cancel ? ITIP_CANCEL : ITIP_REQUEST, &ev, attendee,
 	                  name, *l->description ? l->description : l->name,
 	                  now_of(x), out);
+}
+
+static int
+calendar_for(const struct event_ctx *x, const struct list_conf *l,
+             const struct event_row *e, const char *organizer,
+             const char *attendee, const char *name, int cancel,
+             struct buf *out)
+{
+	return calendar_for_occ(x, l, e, organizer, attendee, name, cancel, 0,
+	                        out);
 }
 
 /* ----- creating and inviting --------------------------------------------- */
@@ -473,6 +498,10 @@ event_invite(const struct event_ctx *x, long long id, const char *address)
 	w.e = &e;
 	w.only = address;
 	w.occ = occurrence_of(&e, now_of(x), &w.start, &w.end);
+	if (w.occ && db_occurrence_cancelled(x->db, e.id, w.occ) == 1) {
+		event_row_clear(&e);
+		return 0; /* that date is cancelled: nobody to invite */
+	}
 	names = xcalloc(x->c->n_lists + 1, sizeof(*names));
 	n = post_lists(x->c, l, names, x->c->n_lists);
 	if (own && db_begin(x->db) < 0) {
@@ -754,6 +783,26 @@ event_rsvp_mail(const struct event_ctx *x, const char *spool_id,
 			return 0;
 		}
 		guests = rep.guests;
+		/* a series: the answer is for the occurrence the client
+		 * names (RECURRENCE-ID), if it is one of the series */
+		if (rep.ev.recurrence_id && *e.rrule &&
+		    rep.ev.recurrence_id != r.occurrence) {
+			long long other;
+
+			if (!is_occurrence(&e, rep.ev.recurrence_id)) {
+				log_info("%s: event %lld: an answer for a date "
+				         "that is not one of the series",
+				         spool_id, e.id);
+				event_row_clear(&e);
+				return 0;
+			}
+			if (db_rsvp_invite(x->db, e.id, rep.ev.recurrence_id,
+			                   r.address, &other) < 0) {
+				event_row_clear(&e);
+				return -1;
+			}
+			r.id = other;
+		}
 	} else {
 		struct rsvp_text t;
 
@@ -819,11 +868,14 @@ remind_one(const struct rsvp_row *r, void *arg)
 	return w->failed;
 }
 
+#define PURPOSE_ATTEND "attend"
+
 static int
 summary(const struct event_ctx *x, const struct list_conf *l,
         const struct event_row *e, time_t occ, time_t start, time_t end,
         int after)
 {
+	time_t now = now_of(x);
 	struct rsvp_counts cn;
 	struct tmpl_vars *v;
 	struct buf b = BUF_INIT, file = BUF_INIT;
@@ -855,11 +907,27 @@ summary(const struct event_ctx *x, const struct list_conf *l,
 	tmpl_vars_setf(v, "report_command", "mlmctl event report %lld", e->id);
 	/* to the owners, and to the organizer if it is an address */
 	for (i = 0; i < l->n_owners && rc == 0; i++) {
+		struct buf reply = BUF_INIT;
+		char tok[TOKEN_MAX + 1];
+
 		buf_reset(&file);
 		unique_name(&file, "event-%lld-summary%d-%ld-%zu", e->id,
 		            after ? 2 : 1, (long)occ, i);
+		/* after the event a reply lists who came: it goes to
+		 * LIST+event-TOKEN@, a token for this owner and event */
+		if (after) {
+			token_make(x->key, PURPOSE_ATTEND, l->name,
+			           l->owners[i], e->id, now + 60 * 86400, tok,
+			           sizeof(tok));
+			buf_printf(&reply, "%s%cevent-%s@%s", l->name,
+			           x->c->separator ? x->c->separator : '+', tok,
+			           x->c->domain);
+		}
 		rc = send_event_mail(x, l, l->owners[i], "event_summary.txt",
-		                     NULL, v, NULL, NULL, NULL, buf_str(&file));
+		                     NULL, v, NULL, NULL,
+		                     after ? buf_str(&reply) : NULL,
+		                     buf_str(&file));
+		buf_free(&reply);
 	}
 	tmpl_vars_free(v);
 	buf_free(&b);
@@ -903,12 +971,17 @@ tick_one(const struct event_row *e, void *arg)
 	 * one) went: inside the last day the 1-day one, never the 7-day one
 	 * after it */
 	if (now < start) {
-		long due = now >= start - REMIND_2   ? REMIND_2
-		           : now >= start - REMIND_1 ? REMIND_1
-		                                     : 0;
+		long due = 0;
+		size_t i;
 
+		/* the nearest reminder whose time came (the list is
+		 * earliest first) */
+		for (i = 0; i < x->c->n_event_reminders; i++)
+			if (now >= start - x->c->event_reminders[i])
+				due = x->c->event_reminders[i];
 		if (due && (!reminded || reminded > due)) {
-			struct remind_walk rw = {x, l, e, due / 86400, 0, 0};
+			struct remind_walk rw = {x, l, e, (due + 43200) / 86400,
+			                         0, 0};
 
 			if (db_rsvp_each(x->db, e->id, occ, remind_one, &rw) < 0 ||
 			    rw.failed ||
@@ -963,6 +1036,7 @@ struct cancel_walk {
 	const struct event_ctx *x;
 	const struct list_conf *l;
 	const struct event_row *e;
+	time_t occurrence; /* one date of a series, or 0: all of it */
 	int failed;
 };
 
@@ -981,14 +1055,15 @@ cancel_one(const struct rsvp_row *r, void *arg)
 	rsvp_addr(w->x, w->l->name, tok, &org);
 	start = r->occurrence ? r->occurrence : w->e->dtstart;
 	end = start + (w->e->dtend - w->e->dtstart);
-	if (calendar_for(w->x, w->l, w->e, buf_str(&org), r->address, "", 1,
-	                 &cal) < 0) {
+	if (calendar_for_occ(w->x, w->l, w->e, buf_str(&org), r->address, "",
+	                     1, w->occurrence, &cal) < 0) {
 		w->failed = 1;
 		goto out;
 	}
 	v = tmpl_vars_new();
 	common_vars(w->x, w->l, w->e, r, tok, start, end, v);
-	tmpl_vars_set_bool(v, "recurring", 0); /* the whole event goes */
+	/* recurring: only occurrence_when goes; else the whole event */
+	tmpl_vars_set_bool(v, "recurring", w->occurrence != 0);
 	unique_name(&file, "event-%lld-cancel-%lld", w->e->id, r->id);
 	if (send_event_mail(w->x, w->l, r->address, "event_cancel.txt", NULL, v,
 	                    buf_str(&cal), "CANCEL", buf_str(&org),
@@ -1000,6 +1075,45 @@ out:
 	buf_free(&org);
 	buf_free(&file);
 	return w->failed;
+}
+
+int
+event_cancel_occurrence(const struct event_ctx *x, long long id,
+                        time_t occurrence)
+{
+	struct event_row e;
+	struct cancel_walk w;
+	int own = !db_in_transaction(x->db), rc = -1;
+
+	if (db_event_get(x->db, id, &e) != 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.x = x;
+	w.l = conf_list(x->c, e.list);
+	w.e = &e;
+	w.occurrence = occurrence;
+	if (!w.l || !*e.rrule || !is_occurrence(&e, occurrence)) {
+		error("event %lld: %ld is no date of its series", id,
+		      (long)occurrence);
+		goto out;
+	}
+	if (own && db_begin(x->db) < 0)
+		goto out;
+	e.sequence++;
+	if (db_event_save(x->db, &e) < 0 ||
+	    db_occurrence_cancel(x->db, e.id, occurrence) < 0 ||
+	    db_rsvp_each(x->db, e.id, occurrence, cancel_one, &w) < 0 ||
+	    w.failed) {
+		if (own)
+			db_rollback(x->db);
+		goto out;
+	}
+	rc = own ? db_commit(x->db) : 0;
+	if (rc < 0 && own)
+		db_rollback(x->db);
+out:
+	event_row_clear(&e);
+	return rc;
 }
 
 int
@@ -1752,6 +1866,105 @@ out:
 	return rc;
 }
 
+/* The occurrence of e that ended last before now (0 for a single
+ * event). */
+static time_t
+last_occurrence(const struct event_row *e, time_t now)
+{
+	struct itip_event ev;
+	time_t occ[64], best = 0, len = e->dtend - e->dtstart;
+	size_t n, i;
+
+	if (!*e->rrule)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.start = e->dtstart;
+	ev.end = e->dtend;
+	strlcpy_(ev.rrule, e->rrule, sizeof(ev.rrule));
+	strlcpy_(ev.tzid, e->tz, sizeof(ev.tzid));
+	n = itip_occurrences(&ev, now - 120 * 86400, occ, 64);
+	for (i = 0; i < n; i++)
+		if (occ[i] + len <= now)
+			best = occ[i];
+	return best;
+}
+
+/*
+ * An owner's reply to the summary after the event: the addresses in it
+ * (any words with an '@', one or more a line) attended.  1 if tok was
+ * such a token, 0 if not, -1.
+ */
+static int
+attendance(const struct event_ctx *x, const char *spool_id,
+           const struct list_conf *l, const char *tok, const struct msg *msg)
+{
+	struct event_row e;
+	long long id;
+	time_t exp, occ;
+	size_t i, n;
+	const char *t, *p, *end;
+	long marked = 0, unknown = 0;
+	int ok = 0;
+
+	if (token_parse(tok, &id, &exp) < 0 || exp < now_of(x) ||
+	    db_event_get(x->db, id, &e) != 0)
+		return 0;
+	for (i = 0; i < l->n_owners && !ok; i++)
+		ok = strcmp(e.list, l->name) == 0 &&
+		     token_verify(x->key, tok, PURPOSE_ATTEND, l->name,
+		                  l->owners[i]);
+	if (!ok) {
+		event_row_clear(&e);
+		return 0;
+	}
+	occ = last_occurrence(&e, now_of(x));
+	t = plain_text(msg, &n);
+	for (p = t, end = t + n; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *w = p;
+
+		if (*p == '>') { /* the quoted summary */
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		while (w < le) {
+			const char *we;
+			char word[ADDR_MAX + 1], a[ADDR_MAX + 1];
+			struct rsvp_row r;
+
+			while (w < le && strchr(" \t,;<>\r", *w))
+				w++;
+			for (we = w; we < le && !strchr(" \t,;<>\r", *we); we++)
+				;
+			if (we > w && memchr(w, '@', (size_t)(we - w)) &&
+			    (size_t)(we - w) <= ADDR_MAX) {
+				snprintf(word, sizeof(word), "%.*s",
+				         (int)(we - w), w);
+				if (addr_normalise(word, a, sizeof(a)) == 0 &&
+				    db_rsvp_find(x->db, e.id, occ, a, &r) == 0) {
+					r.attended = 1;
+					if (db_rsvp_set(x->db, &r) < 0) {
+						event_row_clear(&e);
+						return -1;
+					}
+					marked++;
+				} else {
+					unknown++;
+				}
+			}
+			w = we;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (marked)
+		db_log_event(x->db, l->name, "attended", NULL, marked);
+	log_info("%s: event %lld: %ld attended (from the owner's reply), %ld "
+	         "addresses not invited",
+	         spool_id, e.id, marked, unknown);
+	event_row_clear(&e);
+	return 1;
+}
+
 int
 event_request_mail(const struct event_ctx *x, const char *spool_id,
                    const char *sender, const struct msg *msg,
@@ -1760,8 +1973,13 @@ event_request_mail(const struct event_ctx *x, const char *spool_id,
 	struct sub_ctx sc = {x->c, x->db, x->tmpl, x->key, NULL};
 	char why[256];
 
-	if (*rt->arg)
+	if (*rt->arg) {
+		int a = attendance(x, spool_id, rt->list, rt->arg, msg);
+
+		if (a != 0)
+			return a < 0 ? -1 : 0;
 		return request_confirmed(x, spool_id, rt->list, rt->arg);
+	}
 	if (sub_ignored(&sc, rt->list, msg, sender, msg->from.addr, why)) {
 		log_info("%s: event request not read: %s", spool_id, why);
 		return 0;

@@ -127,6 +127,11 @@ int event_update(const struct event_ctx *x, struct event_row *e);
  * CANCEL.  0 / -1. */
 int event_cancel(const struct event_ctx *x, long long id);
 
+/* Cancel one date of series id (its start, UTC): a CANCEL with that
+ * RECURRENCE-ID to who was invited to it and did not decline.  0 / -1. */
+int event_cancel_occurrence(const struct event_ctx *x, long long id,
+			    time_t occurrence);
+
 /* Write event id's answers as CSV (one line per invited member and a
  * totals line; no address when anonymous is set).  0 / -1. */
 int event_report(const struct event_ctx *x, long long id, int anonymous,

@@ -24,7 +24,9 @@
 #include "conf.h"
 #include "db.h"
 #include "event.h"
+#include "addr.h"
 #include "log.h"
+#include "msg.h"
 #include "tap.h"
 #include "tmpl.h"
 #include "token.h"
@@ -75,6 +77,60 @@ static const char conf_text[] =
     "list denmark { language = \"da\"  timezone = \"Europe/Copenhagen\"\n"
     "  owners = { \"mette@x.test\" } }\n"
     "list sweden { language = \"sv\" }\n";
+
+
+/* The Reply-To address of the newest queued mail to who whose path
+ * matches like, or "". */
+static void
+reply_to_of(const char *home, const char *who, const char *like, char *out,
+            size_t n)
+{
+	sqlite3_stmt *st;
+	char sql[512];
+
+	*out = '\0';
+	snprintf(sql, sizeof(sql),
+	         "SELECT path FROM outbound WHERE recipient = '%s' AND path "
+	         "LIKE '%s' ORDER BY id DESC LIMIT 1",
+	         who, like);
+	if (sqlite3_prepare_v2(peek, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		struct buf f = BUF_INIT, body = BUF_INIT;
+		const char *p, *e;
+
+		buf_printf(&f, "%s/%s", home,
+		           (const char *)sqlite3_column_text(st, 0));
+		if (read_file(buf_str(&f), &body) == 0 &&
+		    (p = strstr(buf_str(&body), "\nReply-To: <")) &&
+		    (e = strchr(p + 12, '>')))
+			snprintf(out, n, "%.*s", (int)(e - p - 12), p + 12);
+		buf_free(&f);
+		buf_free(&body);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Feed raw (a whole mail) to the handler of address to, as the daemon
+ * does for LIST+rsvp-TOKEN@ and LIST+event-TOKEN@. */
+static int
+deliver(struct event_ctx *x, const char *to, const char *raw)
+{
+	struct route rt;
+	struct msg *m = NULL;
+	struct buf why = BUF_INIT;
+	int rc = -1;
+
+	if (addr_route(x->c, to, &rt) < 0 ||
+	    msg_parse(raw, strlen(raw), &msg_default_limits, &m, &why) < 0)
+		goto out;
+	rc = rt.role == ROLE_RSVP
+	         ? event_rsvp_mail(x, "test", m->from.addr, m, &rt)
+	         : event_request_mail(x, "test", m->from.addr, m, &rt);
+out:
+	msg_free(m);
+	buf_free(&why);
+	return rc;
+}
 
 static long long
 rsvp_of(long long ev, const char *who)
@@ -294,6 +350,113 @@ main(void)
 		                 NULL, &html, lang),
 		       404, "a forged token: 404");
 		buf_free(&html);
+	}
+
+
+	/* attendance: the owner replies to the summary after the event */
+	{
+		char to[400];
+		struct buf mail = BUF_INIT;
+
+		x.now = utc(2026, 12, 18, 9);
+		reply_to_of(home, "mette@x.test", "%%summary2%%", to, sizeof(to));
+		ok(strncmp(to, "denmark+event-", 14) == 0,
+		   "the summary after the event has a reply address");
+		if (strncmp(to, "denmark+event-", 14) != 0)
+			diag("reply-to '%s'; summaries %ld", to,
+			     q1("SELECT count(*) FROM outbound WHERE path LIKE "
+			        "'%%summary2%%'"));
+		buf_printf(&mail, "From: mette@x.test\nTo: %s\nSubject: Re: "
+		                  "summary\nMessage-ID: <att@test>\n\n"
+		                  "m02@x.test\nm03@x.test, nobody@else.test\n"
+		                  "> m04@x.test\n",
+		           to);
+		ok(deliver(&x, to, buf_str(&mail)) == 0, "the owner's reply");
+		is_int(q1("SELECT count(*) FROM rsvps WHERE event = %lld AND "
+		          "attended = 1",
+		          id),
+		       2, "marks the two invited who came (not the quoted one, "
+		          "not a stranger)");
+		buf_reset(&mail);
+		buf_printf(&mail, "From: m07@x.test\nTo: denmark+event-1-zzzz"
+		                  "zz-aaaaaaaaaaaaaaaaaaaaa@lists.test\nSubject: "
+		                  "x\nMessage-ID: <att2@test>\n\nm07@x.test\n");
+		deliver(&x, "denmark+event-1-zzzzzz-aaaaaaaaaaaaaaaaaaaaa@"
+		            "lists.test",
+		        buf_str(&mail));
+		is_int(q1("SELECT attended FROM rsvps WHERE address = "
+		          "'m07@x.test' AND event = %lld",
+		          id),
+		       0, "a forged token marks nobody");
+		buf_free(&mail);
+	}
+
+	/* a series: answers per date (RECURRENCE-ID), one date cancelled */
+	{
+		long long id3;
+		struct event_row e3;
+		char to[400];
+		struct buf mail = BUF_INIT;
+		time_t first = utc(2027, 1, 14, 17), second = utc(2027, 3, 14, 17);
+
+		memset(&e3, 0, sizeof(e3));
+		e3.list = xstrdup("denmark");
+		e3.title = xstrdup("Netværksmiddag");
+		e3.place = xstrdup("");
+		e3.description = xstrdup("");
+		e3.question = xstrdup("");
+		e3.rrule = xstrdup("FREQ=MONTHLY;INTERVAL=2");
+		e3.tz = xstrdup("Europe/Copenhagen");
+		e3.organizer = xstrdup("");
+		e3.dtstart = first;
+		e3.dtend = first + 3 * 3600;
+		x.now = utc(2027, 1, 2, 9);
+		event_create(&x, &e3, &id3);
+		ok(event_invite(&x, id3, NULL) == 29, "a series is invited");
+		is_int(q1("SELECT count(DISTINCT occurrence) FROM rsvps WHERE "
+		          "event = %lld",
+		          id3),
+		       1, "for its next date");
+		is_int(q1("SELECT occurrence FROM rsvps WHERE event = %lld "
+		          "LIMIT 1",
+		          id3),
+		       first, "the first one");
+		reply_to_of(home, "m05@x.test", "%%event-%%", to, sizeof(to));
+		buf_printf(&mail,
+		           "From: m05@x.test\nTo: %s\nSubject: Accepted\n"
+		           "Message-ID: <rid@test>\nMIME-Version: 1.0\n"
+		           "Content-Type: text/calendar; method=REPLY\n\n"
+		           "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+		           "METHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:%s\r\n"
+		           "RECURRENCE-ID:20270314T170000Z\r\n"
+		           "DTSTAMP:20270102T090000Z\r\n"
+		           "ATTENDEE;PARTSTAT=ACCEPTED:mailto:m05@x.test\r\n"
+		           "END:VEVENT\r\nEND:VCALENDAR\r\n",
+		           to, e3.uid);
+		ok(deliver(&x, to, buf_str(&mail)) == 0,
+		   "a calendar answer for the second date");
+		is_int(q1("SELECT count(*) FROM rsvps WHERE event = %lld AND "
+		          "occurrence = %ld AND address = 'm05@x.test' AND "
+		          "partstat = 'accepted'",
+		          id3, (long)second),
+		       1, "counts for that date");
+		is_int(q1("SELECT count(*) FROM rsvps WHERE event = %lld AND "
+		          "occurrence = %ld AND partstat = 'accepted'",
+		          id3, (long)first),
+		       0, "not for the first");
+		ok(event_cancel_occurrence(&x, id3, second) == 0,
+		   "the second date is cancelled");
+		is_int(q1("SELECT count(*) FROM outbound WHERE path LIKE "
+		          "'%%event-%lld-cancel-%%'",
+		          id3),
+		       1, "a CANCEL to who was invited to that date");
+		ok(event_cancel_occurrence(&x, id3, second + 3600) < 0,
+		   "a time that is no date of the series: refused");
+		is_int(q1("SELECT state FROM events WHERE id = %lld", id3) ==
+		           -2 ? 0 : 1,
+		       1, "the series stays");
+		buf_free(&mail);
+		event_row_clear(&e3);
 	}
 
 	/* a second event, cancelled */
