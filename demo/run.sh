@@ -315,6 +315,13 @@ sleep 1
 "$MLMCTL" -c "$conf" event list denmark
 "$MLMCTL" -c "$conf" event report "$ev" | sed 's/^/  /'
 
+say "participation figures of the last 30 days (mlmctl report)"
+"$MLMCTL" -c "$conf" report --from "$(date -u -d '-30 days' '+%Y-%m-%d')" \
+	--to "$(date -u '+%Y-%m-%d')" --format text | sed 's/^/  /'
+"$MLMCTL" -c "$conf" report --from "$(date -u -d '-30 days' '+%Y-%m-%d')" \
+	--to "$(date -u '+%Y-%m-%d')" --format html --output "$run/report.html" &&
+	echo "  the same as a page with charts: $run/report.html"
+
 say "where things are"
 cat <<EOF
   configuration   $conf

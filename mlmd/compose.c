@@ -105,7 +105,11 @@ compose_text(const struct compose *c, struct buf *out)
 	     (!c->calendar_method || !one_line(c->calendar_method) ||
 	      strpbrk(c->calendar_method, " ;\"") ||
 	      !utf8_valid(c->calendar, strlen(c->calendar)))) ||
-	    ((c->html || c->calendar) && c->attach))
+	    ((c->html || c->calendar) && c->attach) ||
+	    (c->attach_type && (!one_line(c->attach_type) ||
+	                        strchr(c->attach_type, '"'))) ||
+	    (c->attach_name && (!one_line(c->attach_name) ||
+	                        strpbrk(c->attach_name, "\"\\/"))))
 		return -1;
 	gmtime_r(&c->date, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -196,7 +200,16 @@ compose_text(const struct compose *c, struct buf *out)
 	}
 	if (c->html || c->calendar)
 		buf_printf(&b, "\n--%s--\n", buf_str(&boundary));
-	if (c->attach) {
+	if (c->attach && c->attach_type) {
+		buf_printf(&b, "\n--%s\nContent-Type: %s\n"
+		               "Content-Disposition: attachment",
+		           buf_str(&boundary), c->attach_type);
+		if (c->attach_name)
+			buf_printf(&b, "; filename=\"%s\"", c->attach_name);
+		buf_adds(&b, "\nContent-Transfer-Encoding: base64\n\n");
+		base64_lines(c->attach, c->attach_len, &b);
+		buf_printf(&b, "\n--%s--\n", buf_str(&boundary));
+	} else if (c->attach) {
 		int eightbit = 0;
 
 		for (i = 0; i < c->attach_len && !eightbit; i++)

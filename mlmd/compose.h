@@ -29,6 +29,10 @@ struct compose {
 	                         * after the text, in a multipart/mixed), or
 	                         * NULL; its bytes are copied unchanged */
 	size_t attach_len;
+	const char *attach_type;  /* NULL: message/rfc822 (copied as is);
+	                           * else e.g. "text/html; charset=utf-8",
+	                           * sent in base64 */
+	const char *attach_name;  /* its file name (ASCII), or NULL */
 	/* Alternatives of the text (multipart/alternative: text, then
 	 * HTML, then the calendar; not with attach): */
 	const char *html;       /* UTF-8 HTML document, or NULL */

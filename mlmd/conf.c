@@ -920,6 +920,8 @@ build_globals(struct conf *c, const struct where *w, const char *basedir,
 		c->dmarc_threshold = v2;
 	if (get_enum(w, "archive_erasure", erasure_names, &v2) == 0)
 		c->archive_erasure = v2;
+	get_int(w, "report_threshold", 1, 1000, &c->report_threshold);
+	c->report_to = get_text(w, "report_to", 0, CONF_NAME_MAX);
 	{
 		unsigned i, n = cfg_size(w->sec, "event_reminders");
 
@@ -1122,6 +1124,22 @@ build_list(struct conf *c, struct list_conf *l, cfg_t *sec, struct errlist *e)
 		l->language = xstrdup(cfg_getstr(sec, "language"));
 	else
 		l->language = xstrdup("en");
+	l->country = get_text(&w, "country", 0, 7);
+	if (!l->country)
+		l->country = xstrdup("");
+	{
+		const char *q;
+
+		for (q = l->country; *q; q++)
+			if (!isupper((unsigned char)*q)) {
+				bad(&w, "country", 0,
+				    "country: '%s' is not a country code like "
+				    "\"DK\"",
+				    l->country);
+				l->country[0] = '\0';
+				break;
+			}
+	}
 	l->timezone = get_text(&w, "timezone", 0, 64);
 	if (l->timezone && !timezone_ok(l->timezone)) {
 		bad(&w, "timezone", 0,
@@ -1376,6 +1394,7 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("description", "", CFGF_NONE),
 	    CFG_STR("language", "en", CFGF_NONE),
 	    CFG_STR("timezone", "UTC", CFGF_NONE),
+	    CFG_STR("country", "", CFGF_NONE),
 	    CFG_STR("posting", "members", CFGF_NONE),
 	    CFG_STR("nonmember", "hold", CFGF_NONE),
 	    CFG_STR("archive", "public", CFGF_NONE),
@@ -1432,6 +1451,8 @@ parse(const char *name, const char *text, const char *basedir,
 	    CFG_STR("held_lifetime", "14d", CFGF_NONE),
 	    CFG_STR("dmarc_threshold", "quarantine", CFGF_NONE),
 	    CFG_STR("archive_erasure", "pseudonymise", CFGF_NONE),
+	    CFG_INT("report_threshold", 5, CFGF_NONE),
+	    CFG_STR("report_to", "", CFGF_NONE),
 	    CFG_STR_LIST("event_reminders", "{\"7d\", \"1d\"}", CFGF_NONE),
 	    CFG_STR_LIST("dmarc_override", NULL, CFGF_NONE),
 	    CFG_STR_LIST("filter_command", NULL, CFGF_NONE),
@@ -1588,6 +1609,7 @@ conf_free(struct conf *c)
 		free(l->address);
 		free(l->description);
 		free(l->timezone);
+		free(l->country);
 		free(l->language);
 		free(l->subject_prefix);
 		for (j = 0; j < l->n_owners; j++)
@@ -1617,6 +1639,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->templates);
 	free(c->rules_dir);
+	free(c->report_to);
 	for (i = 0; c->dmarc_override && i < c->n_dmarc_override; i++)
 		free(c->dmarc_override[i]);
 	free(c->dmarc_override);
@@ -1740,8 +1763,12 @@ conf_print(const struct conf *c, FILE *f)
 	        c->confirm_domain_hourly, c->confirm_hourly, c->held_lifetime);
 	fprintf(f, "dmarc_threshold = %s\n",
 	        c->dmarc_threshold == 2 ? "reject" : "quarantine");
-	fprintf(f, "archive_erasure = %s\n",
-	        enum_name(erasure_names, c->archive_erasure));
+	fprintf(f, "archive_erasure = %s\nreport_threshold = %d\n",
+	        enum_name(erasure_names, c->archive_erasure),
+	        c->report_threshold);
+	fputs("report_to = ", f);
+	print_str(f, c->report_to ? c->report_to : "");
+	fputc('\n', f);
 	{
 		size_t k;
 
@@ -1772,6 +1799,8 @@ conf_print(const struct conf *c, FILE *f)
 		print_str(f, l->description);
 		fprintf(f, "\n\tlanguage = \"%s\"\n", l->language);
 		fprintf(f, "\ttimezone = \"%s\"\n", l->timezone);
+		if (*l->country)
+			fprintf(f, "\tcountry = \"%s\"\n", l->country);
 		fprintf(f, "\tposting = %s\n", conf_posting_name(l->posting));
 		fprintf(f, "\tnonmember = %s\n",
 		        conf_nonmember_name(l->nonmember));

@@ -32,6 +32,7 @@ struct list_conf {
 	char *description;
 	char *language;    /* "en", "da", "sv", "nb", "fi", "is", "ar" */
 	char *timezone;    /* IANA name for dates shown to people ("UTC") */
+	char *country;     /* "DK" etc. for the reports' country totals, or "" */
 	enum posting posting;
 	enum nonmember nonmember;
 	enum archive_mode archive;
@@ -100,6 +101,9 @@ struct conf {
 	int confirm_hourly;        /* confirmations per hour in all */
 	long held_lifetime;        /* a held post waits this long (14 d) */
 	int archive_erasure;       /* enum erasure (pseudonymise) */
+	int report_threshold;      /* counts below it shown as "<N" (5) */
+	char *report_to;           /* list whose members get the monthly
+	                            * report, "" or NULL: none */
 #define CONF_REMINDERS_MAX 5
 	long event_reminders[CONF_REMINDERS_MAX]; /* seconds before an
 	                            * event, earliest first (7d, 1d) */

@@ -52,6 +52,9 @@ ctl_fn ctl_archive, ctl_search;
 ctl_fn ctl_digest;
 /* ctl_event.c: event create|list|invite|report|attended|cancel */
 ctl_fn ctl_event;
+ctl_fn ctl_status; /* ctl_status.c: status [--json] (exit 0 / 1) */
+/* ctl_report.c: report [--list L] [--from D --to D] [--format F] */
+ctl_fn ctl_report;
 
 /*
  * Display helpers (ctl_held.c) for text that came from outside.

@@ -52,6 +52,7 @@
 #include "archive.h"
 #include "digest.h"
 #include "event.h"
+#include "report_mail.h"
 #include "bounce.h"
 #include "dmarc.h"
 #include "dsn.h"
@@ -79,6 +80,7 @@ struct job {
 	size_t body_off;
 	struct msg *msg;       /* NULL if refused at parsing */
 	int refused;
+	char *why;             /* of a refusal, for the log line */
 	char (*rcpt)[ADDR_MAX + 1]; /* normalised, each once */
 	struct route *routes;  /* routes[i].list NULL: no list any more */
 	size_t n_rcpts;
@@ -95,6 +97,7 @@ job_clear(struct job *j)
 	free(j->rcpt);
 	free(j->routes);
 	free(j->id);
+	free(j->why);
 	buf_free(&j->file);
 	spool_env_clear(&j->env);
 	memset(j, 0, sizeof(*j));
@@ -117,7 +120,7 @@ prepare(struct mlmd *m, struct job *j)
 	    0) {
 		j->refused = 1;
 		j->msg = NULL;
-		log_warn("%s: refused: %s", j->id, buf_str(&err));
+		j->why = xstrdup(buf_str(&err)); /* logged by record() */
 	}
 	buf_free(&err);
 	j->rcpt = xcalloc(j->env.n_rcpts + 1, sizeof(*j->rcpt));
@@ -257,11 +260,35 @@ record(struct mlmd *m, struct job *j)
 			archive_add(m->conf, m->db,
 			            post_plan_distributed(j->plan, k),
 			            post_plan_message_id(j->plan));
-		log_info("%s: recorded from=<%s> rcpts=%zu size=%zu "
-		         "message-id=<%s> status=%s",
-		         j->id, j->env.sender, j->n_rcpts, j->env.size,
-		         msg ? msg->message_id : "",
-		         j->refused ? "refused" : "accepted");
+		/* The one line per intake transaction (post_log() adds
+		 * what each list did with it). */
+		struct buf lists = BUF_INIT;
+
+		buf_init(&lists, 1024);
+		for (i = 0; i < j->n_rcpts; i++) {
+			const char *l = j->routes[i].list
+			                    ? j->routes[i].list->name
+			                    : "-";
+
+			for (k = 0; k < i; k++)
+				if (strcmp(l, j->routes[k].list
+				                  ? j->routes[k].list->name
+				                  : "-") == 0)
+					break;
+			if (k == i)
+				buf_printf(&lists, "%s%s", lists.len ? "," : "",
+				           l);
+		}
+		log_info("%s: recorded from=<%s> lists=%s rcpts=%zu size=%zu "
+		         "message-id=<%s> status=%s%s%s",
+		         j->id, j->env.sender,
+		         lists.len ? buf_str(&lists) : "-", j->n_rcpts,
+		         j->env.size, msg ? msg->message_id : "",
+		         j->refused ? "refused"
+		         : post_plan_n_held(j->plan) > 0 ? "held"
+		                                         : "accepted",
+		         j->why ? " reason=" : "", j->why ? j->why : "");
+		buf_free(&lists);
 		post_log(j->plan);
 	}
 	return rc;
@@ -504,6 +531,15 @@ on_digests(struct loop *l, void *arg)
 	e = event_tick(&ex);
 	if (e < 0)
 		error("events: reminders failed; trying again in a minute");
+	{
+		long r = report_monthly(m->conf, m->db, time(NULL));
+
+		if (r < 0)
+			error("report: the monthly report failed; trying again "
+			      "in a minute");
+		else if (r > 0)
+			e += r;
+	}
 	if (n > 0 || e > 0)
 		outq_kick(m->outq, 0);
 	if (!m->stopping)
@@ -688,6 +724,58 @@ write_pid(struct mlmd *m)
 	return rc;
 }
 
+/*
+ * The last problem (log_last_problem()) for `mlmctl status`, in
+ * HOME/last-error as "EPOCH LEVEL TEXT\n": tmp + rename, no fsync (a
+ * crash may lose it: it is a hint, not data).  The log hook only sets a
+ * timer, so the file is written a second after a problem and at most
+ * once a second however many follow.  A failure here is not logged:
+ * that would be a problem again, and the writer would retry forever.
+ */
+static void
+write_last_error(struct mlmd *m)
+{
+	char line[512];
+	struct buf c = BUF_INIT, p = BUF_INIT, t = BUF_INIT;
+	enum log_level lv;
+	time_t when;
+	int fd, ok;
+
+	if (!log_last_problem(line, sizeof(line), &when, &lv))
+		return;
+	buf_printf(&c, "%lld %s %s\n", (long long)when,
+	           lv == L_ERROR ? "error" : "warning", line);
+	buf_printf(&p, "%s/last-error", m->conf->home);
+	buf_printf(&t, "%s/last-error.tmp", m->conf->home);
+	fd = open(buf_str(&t), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		ok = write_all(fd, c.s, c.len) == 0;
+		if (close(fd) != 0)
+			ok = 0;
+		if (!ok || rename(buf_str(&t), buf_str(&p)) < 0)
+			unlink(buf_str(&t));
+	}
+	buf_free(&c);
+	buf_free(&p);
+	buf_free(&t);
+}
+
+static void
+on_last_error(struct loop *l, void *arg)
+{
+	write_last_error(arg);
+}
+
+/* log.c's problem hook: runs inside a log call, so only sets a timer. */
+static void
+problem_logged(void *arg)
+{
+	struct mlmd *m = arg;
+
+	if (loop_add_timer(m->loop, 1000, on_last_error, m) <= 0)
+		log_last_problem(NULL, 0, NULL, NULL); /* re-arm */
+}
+
 static int
 redirect_stdio(void)
 {
@@ -749,7 +837,7 @@ int
 daemon_run(struct mlmd *m)
 {
 	struct buf dbpath = BUF_INIT, kickdir = BUF_INIT;
-	int ready_fd = -1, lock_fd = -1, rc = EX_OK, n;
+	int ready_fd = -1, lock_fd = -1, rc = EX_OK, n, last_error_file = 0;
 
 	m->inotify_fd = -1;
 	if (priv_check(m->conf) < 0)
@@ -782,6 +870,9 @@ daemon_run(struct mlmd *m)
 		log_open("mlmd", 0, log_get_level());
 		redirect_stdio();
 	}
+	/* From here on home is ours: problems go to HOME/last-error. */
+	log_set_problem_hook(problem_logged, m);
+	last_error_file = 1;
 	m->spool = spool_open(m->conf->home);
 	if (!m->spool) {
 		rc = EX_CANTCREAT;
@@ -898,6 +989,11 @@ out:
 	if (m->db)
 		db_close(m->db);
 	spool_close(m->spool);
+	if (last_error_file) {
+		/* the last word, also of a start-up that failed */
+		log_set_problem_hook(NULL, NULL);
+		write_last_error(m);
+	}
 	loop_free(m->loop);
 	m->loop = NULL;
 	if (m->pid_file) {

@@ -246,14 +246,32 @@ db_token_count(struct db *db, const char *purpose, const char *list,
 long
 db_token_purge(struct db *db, time_t now, time_t keep)
 {
-	sqlite3_stmt *s = prep(db, "DELETE FROM tokens WHERE expires < ?1 "
-	                           "OR (used IS NOT NULL AND used < ?2)");
+	sqlite3_stmt *s;
+	long n = -1;
+	int own;
 
-	if (!s)
+	if (db_tx_start(db, &own) < 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, now - keep);
-	return run(db, s, "deleting old confirmations");
+	/* requests to join never confirmed: counted for the reports
+	 * (issue 9) before they go */
+	s = prep(db, "INSERT INTO event_log (at, list, kind, ref, n) "
+	             "SELECT ?1, list, 'sub_expired', '', count(*) FROM tokens "
+	             "WHERE expires < ?1 AND used IS NULL AND "
+	             "purpose = 'confirm' AND (arg LIKE 'subscribe%' OR "
+	             "instr(arg, char(10) || 'subscribe') > 0) GROUP BY list");
+	if (s) {
+		sqlite3_bind_int64(s, 1, now);
+		if (run(db, s, "counting expired requests") >= 0) {
+			s = prep(db, "DELETE FROM tokens WHERE expires < ?1 "
+			             "OR (used IS NOT NULL AND used < ?2)");
+			if (s) {
+				sqlite3_bind_int64(s, 1, now);
+				sqlite3_bind_int64(s, 2, now - keep);
+				n = run(db, s, "deleting old confirmations");
+			}
+		}
+	}
+	return db_tx_end(db, own, n < 0 ? -1 : 0) < 0 ? -1 : n;
 }
 
 /* ----- member settings --------------------------------------------------- */
@@ -776,6 +794,11 @@ db_person_export(struct db *db, const char *address, struct buf *json)
  * them without.
  */
 static const char *const erase_sql[] = {
+    /* the reports' counts stay: each membership that goes is a leave
+     * (issue 9), each answer to an event stays, without the address */
+    "INSERT INTO event_log (at, list, kind, ref, n) "
+    "SELECT ?2, list, 'unsubscribe', 'erasure', 1 FROM members "
+    "WHERE address = ?1",
     "DELETE FROM members WHERE address = ?1",
     "DELETE FROM consents WHERE address = ?1",
     "DELETE FROM tokens WHERE address = ?1",
@@ -783,7 +806,7 @@ static const char *const erase_sql[] = {
     "DELETE FROM accept_senders WHERE address = ?1",
     "DELETE FROM outbound WHERE recipient = ?1 AND state IN ('sent', "
     "'failed')",
-    "DELETE FROM rsvps WHERE address = ?1",
+    "UPDATE rsvps SET address = 'erased-' || id WHERE address = ?1",
     "UPDATE held SET sender = '' WHERE sender = ?1",
     "UPDATE held SET from_addr = '' WHERE from_addr = ?1",
     "UPDATE inbound SET sender = '' WHERE sender = ?1",
@@ -806,8 +829,12 @@ db_person_erase(struct db *db, const char *address)
 		sqlite3_stmt *s = prep(db, erase_sql[i]);
 		long n;
 
-		if (s)
+		if (s) {
 			bind(s, 1, address);
+			if (sqlite3_bind_parameter_count(s) >= 2)
+				sqlite3_bind_int64(s, 2,
+				                   (sqlite3_int64)db_now(db));
+		}
 		n = run(db, s, "erasing a person's data");
 		total = n < 0 ? -1 : total + n;
 	}

@@ -844,8 +844,8 @@ remind_one(const struct rsvp_row *r, void *arg)
 	char tok[TOKEN_MAX + 1];
 	time_t start, end;
 
-	if (strcmp(r->partstat, "accepted") != 0)
-		return 0; /* yes and the waitlist only */
+	if (strcmp(r->partstat, "accepted") != 0 || !strchr(r->address, '@'))
+		return 0; /* yes and the waitlist only; not the erased */
 	rsvp_token(w->x, w->e, r, tok, sizeof(tok));
 	start = r->occurrence ? r->occurrence : w->e->dtstart;
 	end = start + (w->e->dtend - w->e->dtstart);
@@ -1049,8 +1049,8 @@ cancel_one(const struct rsvp_row *r, void *arg)
 	char tok[TOKEN_MAX + 1];
 	time_t start, end;
 
-	if (strcmp(r->partstat, "declined") == 0)
-		return 0;
+	if (strcmp(r->partstat, "declined") == 0 || !strchr(r->address, '@'))
+		return 0; /* said no, or erased */
 	rsvp_token(w->x, w->e, r, tok, sizeof(tok));
 	rsvp_addr(w->x, w->l->name, tok, &org);
 	start = r->occurrence ? r->occurrence : w->e->dtstart;
@@ -1179,7 +1179,7 @@ report_line(const struct rsvp_row *r, void *arg)
 	struct report_walk *w = arg;
 
 	if (!w->anonymous) {
-		csv_field(w->csv, r->address);
+		csv_field(w->csv, strchr(r->address, '@') ? r->address : "");
 		buf_addc(w->csv, ',');
 	}
 	buf_printf(w->csv, "%s,%d,%ld,%d\n",

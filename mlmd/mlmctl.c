@@ -67,6 +67,9 @@ static const struct command {
      "events: invitations, answers, reports"},
     {"person", ctl_person, "export|erase ADDR",
      "a person's data (GDPR access, erasure)"},
+    {"status", ctl_status, "[--json]", "the daemon's health (exit 1: a problem)"},
+    {"report", ctl_report, "[--list L] [--from D --to D] [--format F]",
+     "participation figures"},
 };
 
 static void

@@ -434,13 +434,43 @@ txn_free(struct oq_txn *t)
 	free(t);
 }
 
+/*
+ * The one log line per delivery attempt (a transaction, or a copy written
+ * to the maildir relay): its rows, recipients, outcome and the relay's
+ * reply (the first refusal or deferral, else the acceptance).
+ */
+static void
+txn_log(const struct oq_txn *t, size_t sent, size_t deferred, size_t failed,
+        int code, const char *text)
+{
+	char ids[128];
+	size_t i, len = 0;
+	const char *status = sent == t->n       ? "sent"
+	                     : deferred == t->n ? "deferred"
+	                     : failed == t->n   ? "failed"
+	                                        : "mixed";
+
+	ids[0] = '\0';
+	for (i = 0; i < t->n && len < sizeof(ids) - 32; i++)
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s#%lld",
+		                        i ? "," : "", t->rows[i].id);
+	if (i < t->n)
+		snprintf(ids + len, sizeof(ids) - len, ",...");
+	log_info("queue %s: list=%s rcpts=%zu status=%s sent=%zu "
+	         "deferred=%zu failed=%zu reply=%d%s%s",
+	         ids, t->list, t->n, status, sent, deferred, failed, code,
+	         text && *text ? " " : "", text ? text : "");
+}
+
 static void
 on_done(void *arg, const struct out_rcpt_status *st, size_t n,
         const char *errmsg)
 {
 	struct oq_txn *t = arg;
 	struct outq *q = t->q;
-	size_t i, relay = 0;
+	size_t i, relay = 0, sent = 0, deferred = 0, failed = 0;
+	int code_shown = 0;
+	const char *text_shown = "";
 
 	for (i = 0; i < t->n && i < n; i++) {
 		int code = st[i].code;
@@ -448,20 +478,32 @@ on_done(void *arg, const struct out_rcpt_status *st, size_t n,
 		fl_del(q, t->rows[i].id);
 		if (code >= 200 && code < 300) {
 			add_result(q, t, i, RES_SENT, code, "");
+			sent++;
+			if (!code_shown)
+				code_shown = code;
 		} else if (code >= 500 && code < 600) {
 			add_result(q, t, i, RES_FAIL, code, st[i].text);
-			log_info("queue #%lld: <%s> refused: %d %s",
-			         t->rows[i].id, t->rows[i].rcpt, code,
-			         st[i].text);
+			log_debug("queue #%lld: <%s> refused: %d %s",
+			          t->rows[i].id, t->rows[i].rcpt, code,
+			          st[i].text);
+			failed++;
 		} else if (code >= 400 && code < 500) {
 			add_result(q, t, i, RES_DEFER, code, st[i].text);
-			log_info("queue #%lld: <%s> deferred: %d %s",
-			         t->rows[i].id, t->rows[i].rcpt, code,
-			         st[i].text);
+			log_debug("queue #%lld: <%s> deferred: %d %s",
+			          t->rows[i].id, t->rows[i].rcpt, code,
+			          st[i].text);
+			deferred++;
 		} else {
 			relay++;
 		}
+		if (code >= 400 && code < 600 && !*text_shown) {
+			code_shown = code;
+			text_shown = *st[i].text ? st[i].text : "?";
+		}
 	}
+	/* no answer: the rows wait for the relay (deferred, reply 0) */
+	txn_log(t, sent, deferred + relay, failed, relay ? 0 : code_shown,
+	        relay ? (errmsg ? errmsg : "no answer") : text_shown);
 	if (relay) {
 		time_t now = time(NULL);
 
@@ -493,20 +535,36 @@ on_done(void *arg, const struct out_rcpt_status *st, size_t n,
 static void
 send_maildir(struct outq *q, struct oq_txn *t, const struct buf *data)
 {
-	size_t i;
+	size_t i, sent = 0, deferred = 0, failed = 0;
+	int code = 250;
+	struct buf why = BUF_INIT;
 
+	buf_init(&why, 256);
 	for (i = 0; i < t->n; i++) {
 		struct buf err = BUF_INIT;
 		int perm = 0;
 
 		if (out_maildir_deliver(q->maildir, t->sender, t->rows[i].rcpt,
-		                        data->s, data->len, &perm, &err) == 0)
+		                        data->s, data->len, &perm, &err) == 0) {
 			add_result(q, t, i, RES_SENT, 250, "");
+			sent++;
+			buf_free(&err);
+			continue;
+		}
+		add_result(q, t, i, perm ? RES_FAIL : RES_DEFER,
+		           perm ? 550 : 451, buf_str(&err));
+		if (perm)
+			failed++;
 		else
-			add_result(q, t, i, perm ? RES_FAIL : RES_DEFER,
-			           perm ? 550 : 451, buf_str(&err));
+			deferred++;
+		if (!why.len) {
+			code = perm ? 550 : 451;
+			buf_adds(&why, err.len ? buf_str(&err) : "?");
+		}
 		buf_free(&err);
 	}
+	txn_log(t, sent, deferred, failed, code, buf_str(&why));
+	buf_free(&why);
 	txn_free(t);
 }
 
@@ -541,6 +599,8 @@ dispatch(struct outq *q, struct oq_txn *t)
 		for (i = 0; i < t->n; i++)
 			add_result(q, t, i, RES_FAIL, 0,
 			           "the copy to send is missing from the store");
+		txn_log(t, 0, 0, t->n, 0,
+		        "the copy to send is missing from the store");
 		txn_free(t);
 		return;
 	}
@@ -572,6 +632,7 @@ dispatch(struct outq *q, struct oq_txn *t)
 			add_result(q, t, i, RES_FAIL, 0,
 			           "the transaction could not be built");
 		}
+		txn_log(t, 0, 0, t->n, 0, "the transaction could not be built");
 		txn_free(t);
 	} else {
 		q->txns++;

@@ -889,6 +889,11 @@ ask_confirmation(struct run *r)
 	if (db_token_add(ctx->db, "confirm", r->l->name, r->person,
 	                 buf_str(&r->actions), exp, &id) < 0)
 		return -1;
+	/* the reports count requests to join (issue 9) */
+	if ((strncmp(buf_str(&r->actions), "subscribe", 9) == 0 ||
+	     strstr(buf_str(&r->actions), "\nsubscribe")) &&
+	    db_log_event(ctx->db, r->l->name, "sub_request", NULL, 1) < 0)
+		return -1;
 	token_make(ctx->key, "confirm", r->l->name, r->person, id, exp, tok,
 	           sizeof(tok));
 	if (db_token_set(ctx->db, id, tok) < 0)

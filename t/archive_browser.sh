@@ -143,7 +143,7 @@ normal arabic ar3 "Re: لقاء رواد الأعمال في كوبنهاغن" \
 # daemon and this test keep for themselves.
 listing() {
 	(cd "$T_DIR" && find . -path ./home/archive -prune -o -print) |
-		grep -Ev '^\./(in|out|shots|chrome)(/|$)|^\./home/(spool|store|run)(/|$)|^\./maildir/[^/]+(/(new|cur|tmp)(/.*)?)?$|\.(log|err|db|db-wal|db-shm|db-journal)$|^\./canary' |
+		grep -Ev '^\./(in|out|shots|chrome)(/|$)|^\./home/(spool|store|run|out)(/|$)|^\./home/last-error$|^\./maildir/[^/]+(/(new|cur|tmp)(/.*)?)?$|\.(log|err|db|db-wal|db-shm|db-journal)$|^\./canary' |
 		sort >"$OUT/list.$1"
 }
 

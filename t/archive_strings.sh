@@ -1,6 +1,7 @@
 #!/bin/sh
-# archive_strings.sh - the words of the archive pages (archive.strings) and
-# of the digests (digest.strings) are complete in every language: for each
+# archive_strings.sh - the words of the archive pages (archive.strings),
+# of the digests (digest.strings) and of the participation report
+# (report.strings) are complete in every language: for each
 # such FILE and each of en da sv nb fi is ar, templates/LANG/FILE exists,
 # is UTF-8, every line that is not a comment (#) or empty is "key = value"
 # with a non-empty value and no carriage return, no key is given twice,
@@ -9,14 +10,14 @@
 . "${top_srcdir:-.}/t/lib.sh"
 
 LANGS="en da sv nb fi is ar"
-FILES="archive.strings digest.strings"
+FILES="archive.strings digest.strings report.strings"
 TD=$top_srcdir/templates
 
 for s in $FILES; do
 	[ -r "$TD/en/$s" ] || bail "templates/en/$s is missing"
 done
 
-plan 84
+plan 126
 
 # utf8 FILE: the file decodes as UTF-8.
 utf8() {

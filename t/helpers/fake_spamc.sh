@@ -30,6 +30,10 @@ exit)
 	exit "$2"
 	;;
 garbage)
+	# a first line that is no header field, then random bytes (alone
+	# they began with an empty line one time in 256: a message with
+	# no header added, which reads as "nothing to add")
+	printf '\001garbage, not a header\n'
 	head -c 1048576 /dev/urandom
 	exit 0
 	;;
