@@ -331,6 +331,7 @@ cat <<EOF
   queue, held     $MLMCTL -c $conf queue | held
   spool           $home/spool/{incoming,active,quarantine}
   daemon log      $run/mlmd.log
+  report          $run/report.html   (mlmctl -c $conf report --format text)
 
 The web front door listens on http://127.0.0.1:8025/: confirmation and
 unsubscribe links, and the archive, e.g.
