@@ -44,7 +44,7 @@ if ! getent passwd Debian-exim >/dev/null; then
 	EX_NS=1
 fi
 
-plan 20
+plan 21
 
 D=$T_DOMAIN
 MD=$T_DIR/maildir
@@ -130,14 +130,15 @@ begin transports
 mlmd_lmtp:
   driver = lmtp
   socket = MLMD_SOCKET
+  rcpt_include_affixes
   user = $T_USER
   batch_max = 100
 EOF
 
 # --- routing, no daemon needed ----------------------------------------------
 
-ok "exim -bV accepts the configuration" ex -bV >"$EX/bV.out" 2>&1 ||
-	sed 's/^/# /' "$EX/bV.out"
+t_bv() { ex -bV >"$EX/bV.out" 2>&1 || { sed 's/^/# /' "$EX/bV.out"; false; }; }
+ok "exim -bV accepts the configuration" t_bv
 for a in "denmark@$D" "denmark+subscribe@$D" "denmark-request@$D" \
 	"denmark-owner@$D"; do
 	like "$(ex -bt "$a" 2>&1 | tr '\n' ' ')" \
@@ -190,7 +191,7 @@ msg "$T_DIR/post.eml" "denmark@$D" "Netværksmiddag" exim-post@example.net
 is "$(smtp amira@example.net "denmark@$D" "$T_DIR/post.eml")" 250 \
 	"Exim accepts a member's post to denmark@"
 ok "Exim delivers it over LMTP (=> ... T=mlmd_lmtp)" wait_until "$T_WAIT" \
-	ex_log_has "=> denmark@$D .*R=mlmd T=mlmd_lmtp"
+	ex_log_has "=> denmark <denmark@$D> R=mlmd T=mlmd_lmtp C=\"250 "
 ok "mlmd takes it as a post" wait_inbound 1 \
 	"message_id = 'exim-post@example.net' AND role = 'post'"
 ok "bo gets his copy" wait_until "$T_WAIT" t_count_ge bo@example.org 1
@@ -210,6 +211,8 @@ msg "$T_DIR/sub.eml" "denmark+subscribe@$D" "subscribe" exim-sub@example.org
 sed -i 's/^From: .*/From: Carla <carla@example.org>/' "$T_DIR/sub.eml"
 is "$(smtp carla@example.org "denmark+subscribe@$D" "$T_DIR/sub.eml")" 250 \
 	"Exim accepts a mail to denmark+subscribe@"
+ok "Exim hands denmark+subscribe@ to mlmd with its suffix" \
+	wait_until "$T_WAIT" ex_log_has "=> denmark\\+subscribe <denmark\\+subscribe@$D> R=mlmd T=mlmd_lmtp C=\"250 "
 ok "the confirmation request reaches carla" \
 	wait_until "$T_WAIT" t_count_ge carla@example.org 1
 f=$(find "$MD/carla@example.org/new" -type f 2>/dev/null | head -1)
