@@ -445,7 +445,8 @@ main(int argc, char **argv)
 	if (!(db = db_open(buf_str(&path))))
 		return 1;
 	if (strcmp(argv[3], "search") == 0)
-		rc = do_search(argv[4], argc > 5 ? atoi(argv[5]) : 1);
+		rc = do_search(argv[4],
+		               argc > 5 ? (int)strtol(argv[5], NULL, 10) : 1);
 	else if (strcmp(argv[3], "add") == 0)
 		rc = do_add(sp, argv + 4, argc - 4);
 	else if (strcmp(argv[3], "import") == 0)

@@ -636,3 +636,22 @@ db_inbound_add(struct db *db, const struct inbound *in)
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)in->size);
 	return db_run(db, st, "recording an inbound message");
 }
+
+sqlite3_stmt *
+db_prep(struct db *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_err(db, "preparing a statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+db_bind(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}

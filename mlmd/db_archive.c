@@ -14,25 +14,6 @@
 #include "log.h"
 #include "util.h"
 
-static sqlite3_stmt *
-prep(struct db *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
-		db_err(db, "preparing a statement");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
-static void
-bind(sqlite3_stmt *s, int i, const char *v)
-{
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
 /* The columns every query below selects, in arch_row()'s order; m is the
  * message, the thread's root is joined as r. */
 #define ARCH_COLS                                                          \
@@ -102,8 +83,8 @@ db_archive_month(struct db *db, const char *list, const char *month,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, month);
+	db_bind(s, 1, list);
+	db_bind(s, 2, month);
 	return each_cached(db, s, fn, arg);
 }
 
@@ -119,7 +100,7 @@ db_archive_thread(struct db *db, const char *list, long long thread,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	sqlite3_bind_int64(s, 2, thread);
 	return each_cached(db, s, fn, arg);
 }
@@ -136,8 +117,8 @@ db_archive_get(struct db *db, const char *list, const char *message_id,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, message_id);
+	db_bind(s, 1, list);
+	db_bind(s, 2, message_id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		struct arch_row r;
 
@@ -169,7 +150,7 @@ db_archive_next(struct db *db, const char *list, time_t date, long long id,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)date);
 	sqlite3_bind_int64(s, 3, id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -187,13 +168,13 @@ int
 db_archive_latest(struct db *db, const char *list, int n,
                   int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	sqlite3_stmt *s = db_prep(db, "SELECT " ARCH_COLS ARCH_FROM
 	                           "WHERE m.list = ?1 AND m.hidden = 0 "
 	                           "ORDER BY m.date DESC, m.id DESC LIMIT ?2");
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	sqlite3_bind_int(s, 2, n);
 	return each_row(db, s, fn, arg);
 }
@@ -210,7 +191,7 @@ db_archive_threads(struct db *db, const char *list, int n,
 	 * newest posts (the index on date; an archive whose newest
 	 * THREADS_WINDOW posts all belong to fewer threads shows fewer);
 	 * each with its first public message and its count */
-	sqlite3_stmt *s = prep(
+	sqlite3_stmt *s = db_prep(
 	    db, "WITH recent AS (SELECT thread_id AS t, max(date) AS last"
 	        " FROM (SELECT thread_id, date FROM messages"
 	        "  WHERE list = ?1 AND hidden = 0"
@@ -228,7 +209,7 @@ db_archive_threads(struct db *db, const char *list, int n,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	sqlite3_bind_int(s, 2, n);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct arch_row r;
@@ -297,18 +278,18 @@ db_archive_search(struct db *db, const char *list,
 			sql = "SELECT count(*) FROM messages_fts JOIN messages m "
 			      "ON m.id = messages_fts.rowid WHERE messages_fts "
 			      "MATCH ?2 AND m.date >= ?3 AND m.date < ?4";
-		s = prep(db, sql);
+		s = db_prep(db, sql);
 		if (!s) {
 			buf_free(&m);
 			return -1;
 		}
 		if (!m.len || dated) {
 			if (!m.len)
-				bind(s, 1, list);
+				db_bind(s, 1, list);
 			bind_dates(s, 3, q);
 		}
 		if (m.len)
-			bind(s, 2, buf_str(&m));
+			db_bind(s, 2, buf_str(&m));
 		st = sqlite3_step(s);
 		if (st == SQLITE_ROW) {
 			*total = (long)sqlite3_column_int64(s, 0);
@@ -354,22 +335,22 @@ db_archive_search(struct db *db, const char *list,
 		      "LEFT JOIN messages r ON r.id = m.thread_id "
 		      "WHERE messages_fts MATCH ?2 AND m.date >= ?3 AND "
 		      "m.date < ?4 ORDER BY rank LIMIT ?5 OFFSET ?6";
-	s = prep(db, sql);
+	s = db_prep(db, sql);
 	if (!s) {
 		buf_free(&m);
 		return -1;
 	}
 	if (!m.len)
-		bind(s, 1, list);
+		db_bind(s, 1, list);
 	else
-		bind(s, 2, buf_str(&m));
+		db_bind(s, 2, buf_str(&m));
 	if (!m.len || dated)
 		bind_dates(s, 3, q);
 	sqlite3_bind_int(s, 5, q->limit > 0 ? q->limit : 20);
 	sqlite3_bind_int64(s, 6, q->offset > 0 ? q->offset : 0);
 	if (m.len) {
-		bind(s, 7, q->mark_open ? q->mark_open : "[");
-		bind(s, 8, q->mark_close ? q->mark_close : "]");
+		db_bind(s, 7, q->mark_open ? q->mark_open : "[");
+		db_bind(s, 8, q->mark_close ? q->mark_close : "]");
 	}
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct arch_row r;
@@ -391,14 +372,14 @@ int
 db_archive_months(struct db *db, const char *list,
                   int (*fn)(const char *month, long n, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT month, count(*) FROM messages "
+	sqlite3_stmt *s = db_prep(db, "SELECT month, count(*) FROM messages "
 	                           "WHERE list = ?1 AND hidden = 0 "
 	                           "GROUP BY month ORDER BY month DESC");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
 		rc = fn(db_col(s, 0), (long)sqlite3_column_int64(s, 1), arg);
 	if (rc == 0 && st != SQLITE_DONE)
@@ -412,14 +393,14 @@ db_archive_by_author(struct db *db, const char *list, const char *address,
                      int (*fn)(const struct arch_row *r, void *arg),
                      void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " ARCH_COLS ARCH_FROM
+	sqlite3_stmt *s = db_prep(db, "SELECT " ARCH_COLS ARCH_FROM
 	                           "WHERE m.from_addr = ?1 AND m.list = ?2 "
 	                           "AND m.hidden = 0 ORDER BY m.date, m.id");
 
 	if (!s)
 		return -1;
-	bind(s, 1, address);
-	bind(s, 2, list);
+	db_bind(s, 1, address);
+	db_bind(s, 2, list);
 	return each_row(db, s, fn, arg);
 }
 
@@ -445,14 +426,14 @@ db_archive_erase(struct db *db, const char *list, const char *address,
 	if (db_tx_start(db, &own) < 0)
 		return -1;
 	for (i = 0; i < n && changed >= 0; i++) {
-		sqlite3_stmt *s = prep(db, sql[i]);
+		sqlite3_stmt *s = db_prep(db, sql[i]);
 
 		if (!s) {
 			changed = -1;
 			break;
 		}
-		bind(s, 1, address);
-		bind(s, 2, list);
+		db_bind(s, 1, address);
+		db_bind(s, 2, list);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			changed = db_err(db, "erasing from the archive");
 		else if (i == n - 1)

@@ -20,25 +20,6 @@
 #include "log.h"
 #include "util.h"
 
-static sqlite3_stmt *
-prep(struct db *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
-		db_err(db, "preparing a statement");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
-static void
-bind(sqlite3_stmt *s, int i, const char *v)
-{
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
 static void
 digest_row(sqlite3_stmt *s, struct digest_row *d)
 {
@@ -61,15 +42,15 @@ int
 db_digest_get(struct db *db, const char *list, const char *state,
               struct digest_row *d)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " DIGEST_COLS " FROM digests d "
+	sqlite3_stmt *s = db_prep(db, "SELECT " DIGEST_COLS " FROM digests d "
 	                           "WHERE d.list = ?1 AND d.state = ?2 "
 	                           "ORDER BY d.id LIMIT 1");
 	int rc;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, state);
+	db_bind(s, 1, list);
+	db_bind(s, 2, state);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		digest_row(s, d);
@@ -89,13 +70,13 @@ static int
 next_number(struct db *db, const char *list, time_t now, long long *volume,
             long long *issue)
 {
-	sqlite3_stmt *s = prep(db, "SELECT volume, issue, created FROM digests "
+	sqlite3_stmt *s = db_prep(db, "SELECT volume, issue, created FROM digests "
 	                           "WHERE list = ?1 ORDER BY id DESC LIMIT 1");
 	int rc;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	rc = sqlite3_step(s);
 	*volume = 1;
 	*issue = 1;
@@ -142,12 +123,12 @@ db_digest_add(struct db *db, const char *list, long long message,
 
 		if (next_number(db, list, now, &vol, &iss) < 0)
 			goto out;
-		s = prep(db, "INSERT INTO digests (list, volume, issue, state, "
+		s = db_prep(db, "INSERT INTO digests (list, volume, issue, state, "
 		             "size, created) VALUES (?1, ?2, ?3, 'collecting', "
 		             "0, ?4)");
 		if (!s)
 			goto out;
-		bind(s, 1, list);
+		db_bind(s, 1, list);
 		sqlite3_bind_int64(s, 2, vol);
 		sqlite3_bind_int64(s, 3, iss);
 		sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
@@ -162,7 +143,7 @@ db_digest_add(struct db *db, const char *list, long long message,
 	} else {
 		id = d.id;
 	}
-	s = prep(db, "INSERT OR IGNORE INTO digest_items (digest, message) "
+	s = db_prep(db, "INSERT OR IGNORE INTO digest_items (digest, message) "
 	             "VALUES (?1, ?2)");
 	if (!s)
 		goto out;
@@ -178,7 +159,7 @@ db_digest_add(struct db *db, const char *list, long long message,
 		total = (long)d.size;
 		goto out;
 	}
-	s = prep(db, "UPDATE digests SET size = size + ?2 WHERE id = ?1");
+	s = db_prep(db, "UPDATE digests SET size = size + ?2 WHERE id = ?1");
 	if (!s)
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
@@ -197,7 +178,7 @@ out:
 int
 db_digest_close(struct db *db, long long id)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE digests SET state = 'built', "
+	sqlite3_stmt *s = db_prep(db, "UPDATE digests SET state = 'built', "
 	                           "built = ?2 WHERE id = ?1 AND "
 	                           "state = 'collecting'");
 	int rc;
@@ -214,7 +195,7 @@ db_digest_close(struct db *db, long long id)
 int
 db_digest_touch(struct db *db, long long id, time_t created)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE digests SET created = ?2 "
+	sqlite3_stmt *s = db_prep(db, "UPDATE digests SET created = ?2 "
 	                           "WHERE id = ?1");
 	int rc;
 
@@ -230,7 +211,7 @@ db_digest_touch(struct db *db, long long id, time_t created)
 int
 db_digest_sent(struct db *db, long long id)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE digests SET state = 'sent', "
+	sqlite3_stmt *s = db_prep(db, "UPDATE digests SET state = 'sent', "
 	                           "sent = ?2 WHERE id = ?1");
 	int rc;
 
@@ -247,7 +228,7 @@ int
 db_digest_items(struct db *db, long long id,
                 int (*fn)(const struct arch_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(
+	sqlite3_stmt *s = db_prep(
 	    db, "SELECT m.id, m.message_id, m.path, m.from_name, m.from_addr, "
 	        "m.subject, m.date, m.in_reply_to, m.refs, m.month, m.size, "
 	        "m.thread_id, m.erased FROM digest_items i "
@@ -290,7 +271,7 @@ db_digest_members(struct db *db, const char *list,
                             const char *language, void *arg),
                   void *arg)
 {
-	sqlite3_stmt *s = prep(
+	sqlite3_stmt *s = db_prep(
 	    db, "SELECT m.address, m.digest_format = 'plain', "
 	        "coalesce(nullif(m.language, ''), nullif(p.language, ''), '') "
 	        "FROM members m LEFT JOIN persons p ON p.address = m.address "
@@ -300,7 +281,7 @@ db_digest_members(struct db *db, const char *list,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
 		rc = fn(db_col(s, 0), sqlite3_column_int(s, 1), db_col(s, 2),
 		        arg);
@@ -316,14 +297,14 @@ db_digest_each(struct db *db, const char *list,
                          void *arg),
                void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " DIGEST_COLS ", d.state FROM "
+	sqlite3_stmt *s = db_prep(db, "SELECT " DIGEST_COLS ", d.state FROM "
 	                           "digests d WHERE d.list = ?1 ORDER BY d.id "
 	                           "DESC LIMIT 5");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct digest_row d;
 

@@ -16,25 +16,6 @@
 #include "log.h"
 #include "util.h"
 
-static sqlite3_stmt *
-prep(struct db *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
-		db_err(db, "preparing a statement");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
-static void
-bind(sqlite3_stmt *s, int i, const char *v)
-{
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
 static long
 done(struct db *db, sqlite3_stmt *s, const char *what)
 {
@@ -96,30 +77,30 @@ event_row(sqlite3_stmt *s, struct event_row *e)
 static void
 bind_event(sqlite3_stmt *s, const struct event_row *e)
 {
-	bind(s, 1, e->uid);
-	bind(s, 2, e->list);
-	bind(s, 3, e->title);
-	bind(s, 4, e->description);
-	bind(s, 5, e->place);
+	db_bind(s, 1, e->uid);
+	db_bind(s, 2, e->list);
+	db_bind(s, 3, e->title);
+	db_bind(s, 4, e->description);
+	db_bind(s, 5, e->place);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)e->dtstart);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)e->dtend);
-	bind(s, 8, e->tz);
-	bind(s, 9, e->rrule);
+	db_bind(s, 8, e->tz);
+	db_bind(s, 9, e->rrule);
 	sqlite3_bind_int(s, 10, e->capacity);
 	if (e->deadline)
 		sqlite3_bind_int64(s, 11, (sqlite3_int64)e->deadline);
 	else
 		sqlite3_bind_null(s, 11);
-	bind(s, 12, e->question);
+	db_bind(s, 12, e->question);
 	sqlite3_bind_int64(s, 13, e->sequence);
-	bind(s, 14, e->organizer);
-	bind(s, 15, e->state && *e->state ? e->state : "active");
+	db_bind(s, 14, e->organizer);
+	db_bind(s, 15, e->state && *e->state ? e->state : "active");
 }
 
 int
 db_event_add(struct db *db, const struct event_row *e, long long *id)
 {
-	sqlite3_stmt *s = prep(db, "INSERT INTO events (uid, list, title, "
+	sqlite3_stmt *s = db_prep(db, "INSERT INTO events (uid, list, title, "
 	                           "description, place, dtstart, dtend, tz, "
 	                           "rrule, capacity, deadline, question, "
 	                           "sequence, organizer, state, created, "
@@ -140,7 +121,7 @@ db_event_add(struct db *db, const struct event_row *e, long long *id)
 int
 db_event_save(struct db *db, const struct event_row *e)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE events SET uid = ?1, list = ?2, "
+	sqlite3_stmt *s = db_prep(db, "UPDATE events SET uid = ?1, list = ?2, "
 	                           "title = ?3, description = ?4, place = ?5, "
 	                           "dtstart = ?6, dtend = ?7, tz = ?8, "
 	                           "rrule = ?9, capacity = ?10, deadline = ?11, "
@@ -176,7 +157,7 @@ one_event(sqlite3_stmt *s, struct db *db, struct event_row *e)
 int
 db_event_get(struct db *db, long long id, struct event_row *e)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " EVENT_COLS " FROM events "
+	sqlite3_stmt *s = db_prep(db, "SELECT " EVENT_COLS " FROM events "
 	                           "WHERE id = ?1");
 
 	if (!s)
@@ -188,12 +169,12 @@ db_event_get(struct db *db, long long id, struct event_row *e)
 int
 db_event_by_uid(struct db *db, const char *uid, struct event_row *e)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " EVENT_COLS " FROM events "
+	sqlite3_stmt *s = db_prep(db, "SELECT " EVENT_COLS " FROM events "
 	                           "WHERE uid = ?1");
 
 	if (!s)
 		return -1;
-	bind(s, 1, uid);
+	db_bind(s, 1, uid);
 	return one_event(s, db, e);
 }
 
@@ -201,13 +182,13 @@ int
 db_event_each(struct db *db, const char *list,
               int (*fn)(const struct event_row *e, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " EVENT_COLS " FROM events WHERE "
+	sqlite3_stmt *s = db_prep(db, "SELECT " EVENT_COLS " FROM events WHERE "
 	                           "?1 = '' OR list = ?1 ORDER BY dtstart, id");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list ? list : "");
+	db_bind(s, 1, list ? list : "");
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct event_row e;
 
@@ -265,7 +246,7 @@ int
 db_rsvp_invite(struct db *db, long long event, time_t occurrence,
                const char *address, long long *id)
 {
-	sqlite3_stmt *s = prep(db, "INSERT OR IGNORE INTO rsvps (event, "
+	sqlite3_stmt *s = db_prep(db, "INSERT OR IGNORE INTO rsvps (event, "
 	                           "occurrence, address, invited) VALUES (?1, "
 	                           "?2, ?3, ?4)");
 	struct rsvp_row r;
@@ -275,7 +256,7 @@ db_rsvp_invite(struct db *db, long long event, time_t occurrence,
 		return -1;
 	sqlite3_bind_int64(s, 1, event);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)occurrence);
-	bind(s, 3, address);
+	db_bind(s, 3, address);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)db_now(db));
 	n = done(db, s, "inviting");
 	if (n < 0 || db_rsvp_find(db, event, occurrence, address, &r) != 0)
@@ -287,7 +268,7 @@ db_rsvp_invite(struct db *db, long long event, time_t occurrence,
 int
 db_rsvp_get(struct db *db, long long id, struct rsvp_row *r)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " RSVP_COLS " FROM rsvps "
+	sqlite3_stmt *s = db_prep(db, "SELECT " RSVP_COLS " FROM rsvps "
 	                           "WHERE id = ?1");
 
 	if (!s)
@@ -300,7 +281,7 @@ int
 db_rsvp_find(struct db *db, long long event, time_t occurrence,
              const char *address, struct rsvp_row *r)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
+	sqlite3_stmt *s = db_prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
 	                           "event = ?1 AND occurrence = ?2 AND "
 	                           "address = ?3");
 
@@ -308,14 +289,14 @@ db_rsvp_find(struct db *db, long long event, time_t occurrence,
 		return -1;
 	sqlite3_bind_int64(s, 1, event);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)occurrence);
-	bind(s, 3, address);
+	db_bind(s, 3, address);
 	return one_rsvp(s, db, r);
 }
 
 int
 db_rsvp_set(struct db *db, const struct rsvp_row *r)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE rsvps SET partstat = ?2, "
+	sqlite3_stmt *s = db_prep(db, "UPDATE rsvps SET partstat = ?2, "
 	                           "guests = ?3, waitlist = nullif(?4, 0), "
 	                           "answered = nullif(?5, 0), attended = ?6 "
 	                           "WHERE id = ?1");
@@ -323,7 +304,7 @@ db_rsvp_set(struct db *db, const struct rsvp_row *r)
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->id);
-	bind(s, 2, r->partstat);
+	db_bind(s, 2, r->partstat);
 	sqlite3_bind_int(s, 3, r->guests);
 	sqlite3_bind_int64(s, 4, r->waitlist);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->answered);
@@ -335,7 +316,7 @@ int
 db_rsvp_counts(struct db *db, long long event, time_t occurrence,
                struct rsvp_counts *c)
 {
-	sqlite3_stmt *s = prep(
+	sqlite3_stmt *s = db_prep(
 	    db, "SELECT count(*), "
 	        "sum(partstat = 'accepted' AND waitlist IS NULL), "
 	        "sum(partstat = 'declined'), sum(partstat = 'tentative'), "
@@ -374,7 +355,7 @@ int
 db_rsvp_first_waiting(struct db *db, long long event, time_t occurrence,
                       struct rsvp_row *r)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
+	sqlite3_stmt *s = db_prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
 	                           "event = ?1 AND occurrence = ?2 AND "
 	                           "partstat = 'accepted' AND waitlist IS NOT "
 	                           "NULL ORDER BY waitlist LIMIT 1");
@@ -389,7 +370,7 @@ db_rsvp_first_waiting(struct db *db, long long event, time_t occurrence,
 long
 db_rsvp_next_waitlist(struct db *db, long long event, time_t occurrence)
 {
-	sqlite3_stmt *s = prep(db, "SELECT coalesce(max(waitlist), 0) + 1 "
+	sqlite3_stmt *s = db_prep(db, "SELECT coalesce(max(waitlist), 0) + 1 "
 	                           "FROM rsvps WHERE event = ?1 AND "
 	                           "occurrence = ?2");
 	long n = -1;
@@ -410,7 +391,7 @@ int
 db_rsvp_each(struct db *db, long long event, time_t occurrence,
              int (*fn)(const struct rsvp_row *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
+	sqlite3_stmt *s = db_prep(db, "SELECT " RSVP_COLS " FROM rsvps WHERE "
 	                           "event = ?1 AND occurrence = ?2 "
 	                           "ORDER BY address");
 	int rc = 0, st = SQLITE_DONE;
@@ -435,7 +416,7 @@ int
 db_occurrence_reminded(struct db *db, long long event, time_t occurrence,
                        long *reminded)
 {
-	sqlite3_stmt *s = prep(db, "SELECT coalesce(reminded, 0) FROM "
+	sqlite3_stmt *s = db_prep(db, "SELECT coalesce(reminded, 0) FROM "
 	                           "event_occurrences WHERE event = ?1 AND "
 	                           "occurrence = ?2");
 	int rc;
@@ -462,7 +443,7 @@ int
 db_occurrence_set_reminded(struct db *db, long long event, time_t occurrence,
                            long reminded)
 {
-	sqlite3_stmt *s = prep(db, "INSERT INTO event_occurrences (event, "
+	sqlite3_stmt *s = db_prep(db, "INSERT INTO event_occurrences (event, "
 	                           "occurrence, reminded) VALUES (?1, ?2, ?3) "
 	                           "ON CONFLICT (event, occurrence) DO UPDATE "
 	                           "SET reminded = ?3");
@@ -479,7 +460,7 @@ int
 db_occurrence_summarized(struct db *db, long long event, time_t occurrence,
                          int *mask)
 {
-	sqlite3_stmt *s = prep(db, "SELECT coalesce(summarized, 0) FROM "
+	sqlite3_stmt *s = db_prep(db, "SELECT coalesce(summarized, 0) FROM "
 	                           "event_occurrences WHERE event = ?1 AND "
 	                           "occurrence = ?2");
 	int rc;
@@ -506,7 +487,7 @@ int
 db_occurrence_set_summarized(struct db *db, long long event,
                              time_t occurrence, int mask)
 {
-	sqlite3_stmt *s = prep(db, "INSERT INTO event_occurrences (event, "
+	sqlite3_stmt *s = db_prep(db, "INSERT INTO event_occurrences (event, "
 	                           "occurrence, summarized) VALUES (?1, ?2, "
 	                           "?3) ON CONFLICT (event, occurrence) DO "
 	                           "UPDATE SET summarized = ?3");
@@ -522,7 +503,7 @@ db_occurrence_set_summarized(struct db *db, long long event,
 int
 db_occurrence_cancel(struct db *db, long long event, time_t occurrence)
 {
-	sqlite3_stmt *s = prep(db, "INSERT INTO event_occurrences (event, "
+	sqlite3_stmt *s = db_prep(db, "INSERT INTO event_occurrences (event, "
 	                           "occurrence, state) VALUES (?1, ?2, "
 	                           "'cancelled') ON CONFLICT (event, "
 	                           "occurrence) DO UPDATE SET state = "
@@ -538,7 +519,7 @@ db_occurrence_cancel(struct db *db, long long event, time_t occurrence)
 int
 db_occurrence_cancelled(struct db *db, long long event, time_t occurrence)
 {
-	sqlite3_stmt *s = prep(db, "SELECT 1 FROM event_occurrences WHERE "
+	sqlite3_stmt *s = db_prep(db, "SELECT 1 FROM event_occurrences WHERE "
 	                           "event = ?1 AND occurrence = ?2 AND "
 	                           "state = 'cancelled'");
 	int rc;

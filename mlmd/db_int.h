@@ -86,5 +86,9 @@ int db_tx_end(struct db *db, int own, int rc);
 int db_exists(struct db *db, sqlite3_stmt *st, const char *what);
 /* Column i as text, "" for NULL. */
 const char *db_col(sqlite3_stmt *st, int i);
+/* A one-shot statement (the caller finalizes it), or NULL (logged). */
+sqlite3_stmt *db_prep(struct db *db, const char *sql);
+/* Bind v (NULL as "") as text, copied. */
+void db_bind(sqlite3_stmt *s, int i, const char *v);
 
 #endif

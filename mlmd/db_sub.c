@@ -20,25 +20,6 @@
 #include "log.h"
 #include "util.h"
 
-static sqlite3_stmt *
-prep(struct db *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK) {
-		db_err(db, "preparing a statement");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
-static void
-bind(sqlite3_stmt *s, int i, const char *v)
-{
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
 /* Step a one-shot statement without rows and finalize it; changes or -1. */
 static long
 run(struct db *db, sqlite3_stmt *s, const char *what)
@@ -66,16 +47,16 @@ db_secret(struct db *db, const char *name, const unsigned char *fresh,
 
 	if (db_tx_start(db, &own) < 0)
 		return -1;
-	s = prep(db, "INSERT OR IGNORE INTO secrets (name, value, created) "
+	s = db_prep(db, "INSERT OR IGNORE INTO secrets (name, value, created) "
 	             "VALUES (?1, ?2, ?3)");
 	if (s) {
-		bind(s, 1, name);
+		db_bind(s, 1, name);
 		sqlite3_bind_blob(s, 2, fresh, (int)n, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, 3, db_now(db));
 	}
 	if (run(db, s, "making a secret") >= 0 &&
-	    (s = prep(db, "SELECT value FROM secrets WHERE name = ?1"))) {
-		bind(s, 1, name);
+	    (s = db_prep(db, "SELECT value FROM secrets WHERE name = ?1"))) {
+		db_bind(s, 1, name);
 		if (sqlite3_step(s) == SQLITE_ROW &&
 		    sqlite3_column_bytes(s, 0) == (int)n) {
 			memcpy(out, sqlite3_column_blob(s, 0), n);
@@ -110,15 +91,15 @@ db_token_add(struct db *db, const char *purpose, const char *list,
 	sqlite3_stmt *s;
 
 	/* A unique placeholder until db_token_set() names the token. */
-	s = prep(db, "INSERT INTO tokens (token, purpose, list, address, arg, "
+	s = db_prep(db, "INSERT INTO tokens (token, purpose, list, address, arg, "
 	             "created, expires) VALUES ('pending:' || hex(randomblob(16)),"
 	             " ?1, ?2, ?3, ?4, ?5, ?6)");
 	if (!s)
 		return -1;
-	bind(s, 1, purpose);
-	bind(s, 2, list);
-	bind(s, 3, address);
-	bind(s, 4, arg);
+	db_bind(s, 1, purpose);
+	db_bind(s, 2, list);
+	db_bind(s, 3, address);
+	db_bind(s, 4, arg);
 	sqlite3_bind_int64(s, 5, db_now(db));
 	sqlite3_bind_int64(s, 6, expires);
 	if (run(db, s, "recording a confirmation") < 0)
@@ -130,19 +111,19 @@ db_token_add(struct db *db, const char *purpose, const char *list,
 int
 db_token_set(struct db *db, long long id, const char *token)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE tokens SET token = ?2 WHERE id = ?1");
+	sqlite3_stmt *s = db_prep(db, "UPDATE tokens SET token = ?2 WHERE id = ?1");
 
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	bind(s, 2, token);
+	db_bind(s, 2, token);
 	return run(db, s, "naming a confirmation") == 1 ? 0 : -1;
 }
 
 int
 db_token_get(struct db *db, long long id, struct token_row *out)
 {
-	sqlite3_stmt *s = prep(db, "SELECT id, token, purpose, list, address, "
+	sqlite3_stmt *s = db_prep(db, "SELECT id, token, purpose, list, address, "
 	                           "arg, created, expires, coalesce(used, 0) "
 	                           "FROM tokens WHERE id = ?1");
 	int rc;
@@ -175,7 +156,7 @@ db_token_get(struct db *db, long long id, struct token_row *out)
 int
 db_token_use(struct db *db, long long id)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE tokens SET used = ?2 "
+	sqlite3_stmt *s = db_prep(db, "UPDATE tokens SET used = ?2 "
 	                           "WHERE id = ?1 AND used IS NULL");
 	long n;
 
@@ -191,15 +172,15 @@ long
 db_token_use_all(struct db *db, const char *purpose, const char *list,
                  const char *address)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE tokens SET used = ?4 WHERE "
+	sqlite3_stmt *s = db_prep(db, "UPDATE tokens SET used = ?4 WHERE "
 	                           "purpose = ?1 AND list = ?2 AND "
 	                           "address = ?3 AND used IS NULL");
 
 	if (!s)
 		return -1;
-	bind(s, 1, purpose);
-	bind(s, 2, list);
-	bind(s, 3, address);
+	db_bind(s, 1, purpose);
+	db_bind(s, 2, list);
+	db_bind(s, 3, address);
 	sqlite3_bind_int64(s, 4, db_now(db));
 	return run(db, s, "using confirmations");
 }
@@ -214,7 +195,7 @@ db_token_count(struct db *db, const char *purpose, const char *list,
 	const char *p;
 	long n = -1;
 
-	s = prep(db, "SELECT count(*) FROM tokens WHERE created >= ?1 "
+	s = db_prep(db, "SELECT count(*) FROM tokens WHERE created >= ?1 "
 	             "AND purpose = ?5 AND (?6 = 0 OR used IS NULL) "
 	             "AND (?2 = '' OR list = ?2) AND (?3 = '' OR address = ?3) "
 	             "AND (?4 = '' OR address LIKE ?4 ESCAPE '\\')");
@@ -229,10 +210,10 @@ db_token_count(struct db *db, const char *purpose, const char *list,
 		}
 	}
 	sqlite3_bind_int64(s, 1, since);
-	bind(s, 2, list);
-	bind(s, 3, address);
-	bind(s, 4, buf_str(&like));
-	bind(s, 5, purpose);
+	db_bind(s, 2, list);
+	db_bind(s, 3, address);
+	db_bind(s, 4, buf_str(&like));
+	db_bind(s, 5, purpose);
 	sqlite3_bind_int(s, 6, pending_only);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(s, 0);
@@ -254,7 +235,7 @@ db_token_purge(struct db *db, time_t now, time_t keep)
 		return -1;
 	/* requests to join never confirmed: counted for the reports
 	 * (issue 9) before they go */
-	s = prep(db, "INSERT INTO event_log (at, list, kind, ref, n) "
+	s = db_prep(db, "INSERT INTO event_log (at, list, kind, ref, n) "
 	             "SELECT ?1, list, 'sub_expired', '', count(*) FROM tokens "
 	             "WHERE expires < ?1 AND used IS NULL AND "
 	             "purpose = 'confirm' AND (arg LIKE 'subscribe%' OR "
@@ -262,7 +243,7 @@ db_token_purge(struct db *db, time_t now, time_t keep)
 	if (s) {
 		sqlite3_bind_int64(s, 1, now);
 		if (run(db, s, "counting expired requests") >= 0) {
-			s = prep(db, "DELETE FROM tokens WHERE expires < ?1 "
+			s = db_prep(db, "DELETE FROM tokens WHERE expires < ?1 "
 			             "OR (used IS NOT NULL AND used < ?2)");
 			if (s) {
 				sqlite3_bind_int64(s, 1, now);
@@ -284,7 +265,7 @@ db_member_update(struct db *db, const char *list, const char *address,
 	sqlite3_stmt *s;
 	long n;
 
-	s = prep(db, "UPDATE members SET "
+	s = db_prep(db, "UPDATE members SET "
 	             "digest = CASE WHEN ?3 < 0 THEN digest ELSE ?3 END, "
 	             "digest_format = coalesce(?4, digest_format), "
 	             "nomail = CASE WHEN ?5 < 0 THEN nomail ELSE ?5 END, "
@@ -292,14 +273,14 @@ db_member_update(struct db *db, const char *list, const char *address,
 	             "WHERE list = ?1 AND address = ?2");
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, address);
+	db_bind(s, 1, list);
+	db_bind(s, 2, address);
 	sqlite3_bind_int(s, 3, digest);
 	if (format)
-		bind(s, 4, format);
+		db_bind(s, 4, format);
 	sqlite3_bind_int(s, 5, nomail);
 	if (language)
-		bind(s, 6, language);
+		db_bind(s, 6, language);
 	n = run(db, s, "changing a member's settings");
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
@@ -308,15 +289,15 @@ int
 db_person_set_language(struct db *db, const char *address,
                        const char *language)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE persons SET language = ?2 "
+	sqlite3_stmt *s = db_prep(db, "UPDATE persons SET language = ?2 "
 	                           "WHERE address = ?1");
 	long n;
 
 	if (!s)
 		return -1;
 
-	bind(s, 1, address);
-	bind(s, 2, language);
+	db_bind(s, 1, address);
+	db_bind(s, 2, language);
 	n = run(db, s, "setting a language");
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
@@ -324,7 +305,7 @@ db_person_set_language(struct db *db, const char *address,
 int
 db_person_language(struct db *db, const char *address, char *out, size_t n)
 {
-	sqlite3_stmt *s = prep(db, "SELECT language FROM persons "
+	sqlite3_stmt *s = db_prep(db, "SELECT language FROM persons "
 	                           "WHERE address = ?1");
 	int rc = 1;
 
@@ -332,7 +313,7 @@ db_person_language(struct db *db, const char *address, char *out, size_t n)
 		*out = '\0';
 	if (!s)
 		return -1;
-	bind(s, 1, address);
+	db_bind(s, 1, address);
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		strlcpy_(out, db_col(s, 0), n);
@@ -351,7 +332,7 @@ int
 db_member_flags(struct db *db, const char *list, const char *address,
                 struct member_flags *f)
 {
-	sqlite3_stmt *s = prep(db, "SELECT id, digest, digest_format, nomail, "
+	sqlite3_stmt *s = db_prep(db, "SELECT id, digest, digest_format, nomail, "
 	                           "language, since FROM members "
 	                           "WHERE list = ?1 AND address = ?2");
 	int rc = 1;
@@ -359,8 +340,8 @@ db_member_flags(struct db *db, const char *list, const char *address,
 	memset(f, 0, sizeof(*f));
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, address);
+	db_bind(s, 1, list);
+	db_bind(s, 2, address);
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		f->id = sqlite3_column_int64(s, 0);
@@ -424,7 +405,7 @@ int
 db_member_by_id(struct db *db, long long id, char *list, size_t list_sz,
                 char *address, size_t addr_sz)
 {
-	sqlite3_stmt *s = prep(db, "SELECT list, address FROM members "
+	sqlite3_stmt *s = db_prep(db, "SELECT list, address FROM members "
 	                           "WHERE id = ?1");
 	int rc = 1;
 
@@ -452,14 +433,14 @@ db_person_lists(struct db *db, const char *address,
                           void *arg),
                 void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT list, id, digest, digest_format, "
+	sqlite3_stmt *s = db_prep(db, "SELECT list, id, digest, digest_format, "
 	                           "nomail, language, since FROM members "
 	                           "WHERE address = ?1 ORDER BY list");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
 		return -1;
-	bind(s, 1, address);
+	db_bind(s, 1, address);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct member_flags f;
 
@@ -484,16 +465,16 @@ int
 db_accept_add(struct db *db, const char *list, const char *address,
               const char *how)
 {
-	sqlite3_stmt *s = prep(db, "INSERT OR IGNORE INTO accept_senders "
+	sqlite3_stmt *s = db_prep(db, "INSERT OR IGNORE INTO accept_senders "
 	                           "(list, address, how, added) "
 	                           "VALUES (?1, ?2, ?3, ?4)");
 	long n;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, address);
-	bind(s, 3, how);
+	db_bind(s, 1, list);
+	db_bind(s, 2, address);
+	db_bind(s, 3, how);
 	sqlite3_bind_int64(s, 4, db_now(db));
 	n = run(db, s, "accepting a sender");
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
@@ -503,14 +484,14 @@ int
 db_member_set_moderated(struct db *db, const char *list, const char *address,
                         int on)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE members SET moderated = ?3 "
+	sqlite3_stmt *s = db_prep(db, "UPDATE members SET moderated = ?3 "
 	                           "WHERE list = ?1 AND address = ?2");
 	long n;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, address);
+	db_bind(s, 1, list);
+	db_bind(s, 2, address);
 	sqlite3_bind_int(s, 3, on);
 	n = run(db, s, "changing a member's moderation");
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
@@ -519,14 +500,14 @@ db_member_set_moderated(struct db *db, const char *list, const char *address,
 time_t
 db_last_event(struct db *db, const char *list, const char *kind)
 {
-	sqlite3_stmt *s = prep(db, "SELECT coalesce(max(at), 0) FROM event_log "
+	sqlite3_stmt *s = db_prep(db, "SELECT coalesce(max(at), 0) FROM event_log "
 	                           "WHERE list = ?1 AND kind = ?2");
 	time_t t = -1;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, kind);
+	db_bind(s, 1, list);
+	db_bind(s, 2, kind);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		t = (time_t)sqlite3_column_int64(s, 0);
 	else
@@ -540,20 +521,20 @@ db_last_event(struct db *db, const char *list, const char *kind)
 int
 db_bounce_add(struct db *db, const struct bounce_row *b, long long *id)
 {
-	sqlite3_stmt *s = prep(db, "INSERT INTO bounces (list, address, at, "
+	sqlite3_stmt *s = db_prep(db, "INSERT INTO bounces (list, address, at, "
 	                           "kind, status, diagnostic, message_id, "
 	                           "counted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	                           "?7, ?8)");
 
 	if (!s)
 		return -1;
-	bind(s, 1, b->list);
-	bind(s, 2, b->address);
+	db_bind(s, 1, b->list);
+	db_bind(s, 2, b->address);
 	sqlite3_bind_int64(s, 3, db_now(db));
-	bind(s, 4, b->kind);
-	bind(s, 5, b->status);
-	bind(s, 6, b->diagnostic);
-	bind(s, 7, b->message_id);
+	db_bind(s, 4, b->kind);
+	db_bind(s, 5, b->status);
+	db_bind(s, 6, b->diagnostic);
+	db_bind(s, 7, b->message_id);
 	sqlite3_bind_double(s, 8, b->counted);
 	if (run(db, s, "recording a bounce") < 0)
 		return -1;
@@ -565,7 +546,7 @@ db_bounce_add(struct db *db, const struct bounce_row *b, long long *id)
 int
 db_bounce_set_counted(struct db *db, long long id, double counted)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE bounces SET counted = ?2 "
+	sqlite3_stmt *s = db_prep(db, "UPDATE bounces SET counted = ?2 "
 	                           "WHERE id = ?1");
 
 	if (!s)
@@ -579,7 +560,7 @@ int
 db_member_bounce(struct db *db, const char *list, const char *address,
                  struct member_bounce *mb)
 {
-	sqlite3_stmt *s = prep(db, "SELECT id, bounce_score, "
+	sqlite3_stmt *s = db_prep(db, "SELECT id, bounce_score, "
 	                           "coalesce(bounce_updated, 0), "
 	                           "coalesce(probe_sent, 0), "
 	                           "coalesce(disabled, 0) FROM members "
@@ -589,8 +570,8 @@ db_member_bounce(struct db *db, const char *list, const char *address,
 	memset(mb, 0, sizeof(*mb));
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, address);
+	db_bind(s, 1, list);
+	db_bind(s, 2, address);
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		mb->id = sqlite3_column_int64(s, 0);
@@ -612,7 +593,7 @@ db_member_bounce(struct db *db, const char *list, const char *address,
 int
 db_member_bounce_set(struct db *db, long long id, const struct member_bounce *mb)
 {
-	sqlite3_stmt *s = prep(db, "UPDATE members SET bounce_score = ?2, "
+	sqlite3_stmt *s = db_prep(db, "UPDATE members SET bounce_score = ?2, "
 	                           "bounce_updated = nullif(?3, 0), "
 	                           "probe_sent = nullif(?4, 0), "
 	                           "disabled = nullif(?5, 0) WHERE id = ?1");
@@ -630,7 +611,7 @@ db_member_bounce_set(struct db *db, long long id, const struct member_bounce *mb
 long
 db_bounce_domains(struct db *db, const char *list, const char *message_id)
 {
-	sqlite3_stmt *s = prep(db, "SELECT count(DISTINCT substr(address, "
+	sqlite3_stmt *s = db_prep(db, "SELECT count(DISTINCT substr(address, "
 	                           "instr(address, '@') + 1)) FROM bounces "
 	                           "WHERE list = ?1 AND message_id = ?2 "
 	                           "AND kind IN ('hard', 'soft', 'content')");
@@ -638,8 +619,8 @@ db_bounce_domains(struct db *db, const char *list, const char *message_id)
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, message_id);
+	db_bind(s, 1, list);
+	db_bind(s, 2, message_id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(s, 0);
 	else
@@ -655,15 +636,15 @@ db_bounce_each_counted(struct db *db, const char *list,
                                  time_t at, void *arg),
                        void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT address, counted, at FROM bounces "
+	sqlite3_stmt *s = db_prep(db, "SELECT address, counted, at FROM bounces "
 	                           "WHERE list = ?1 AND message_id = ?2 AND "
 	                           "counted > 0");
 	int rc = 0, st = SQLITE_DONE;
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
-	bind(s, 2, message_id);
+	db_bind(s, 1, list);
+	db_bind(s, 2, message_id);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW)
 		rc = fn(db_col(s, 0), sqlite3_column_double(s, 1),
 		        (time_t)sqlite3_column_int64(s, 2), arg);
@@ -671,13 +652,13 @@ db_bounce_each_counted(struct db *db, const char *list,
 		rc = db_err(db, "reading bounces");
 	sqlite3_finalize(s);
 	if (rc == 0) {
-		s = prep(db, "UPDATE bounces SET counted = 0, kind = 'content' "
+		s = db_prep(db, "UPDATE bounces SET counted = 0, kind = 'content' "
 		             "WHERE list = ?1 AND message_id = ?2 AND "
 		             "kind IN ('hard', 'soft')");
 		if (!s)
 			return -1;
-		bind(s, 1, list);
-		bind(s, 2, message_id);
+		db_bind(s, 1, list);
+		db_bind(s, 2, message_id);
 		if (run(db, s, "marking a content problem") < 0)
 			rc = -1;
 	}
@@ -690,7 +671,7 @@ db_bounce_members(struct db *db, const char *list,
                             const struct member_bounce *mb, void *arg),
                   void *arg)
 {
-	sqlite3_stmt *s = prep(db, "SELECT address, id, bounce_score, "
+	sqlite3_stmt *s = db_prep(db, "SELECT address, id, bounce_score, "
 	                           "coalesce(bounce_updated, 0), "
 	                           "coalesce(probe_sent, 0), "
 	                           "coalesce(disabled, 0) FROM members "
@@ -701,7 +682,7 @@ db_bounce_members(struct db *db, const char *list,
 
 	if (!s)
 		return -1;
-	bind(s, 1, list);
+	db_bind(s, 1, list);
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		struct member_bounce mb;
 
@@ -771,12 +752,12 @@ static const char export_sql[] =
 int
 db_person_export(struct db *db, const char *address, struct buf *json)
 {
-	sqlite3_stmt *s = prep(db, export_sql);
+	sqlite3_stmt *s = db_prep(db, export_sql);
 	int rc = -1;
 
 	if (!s)
 		return -1;
-	bind(s, 1, address);
+	db_bind(s, 1, address);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		buf_adds(json, db_col(s, 0));
 		rc = 0;
@@ -826,11 +807,11 @@ db_person_erase(struct db *db, const char *address)
 	if (db_tx_start(db, &own) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(erase_sql) && total >= 0; i++) {
-		sqlite3_stmt *s = prep(db, erase_sql[i]);
+		sqlite3_stmt *s = db_prep(db, erase_sql[i]);
 		long n;
 
 		if (s) {
-			bind(s, 1, address);
+			db_bind(s, 1, address);
 			if (sqlite3_bind_parameter_count(s) >= 2)
 				sqlite3_bind_int64(s, 2,
 				                   (sqlite3_int64)db_now(db));
